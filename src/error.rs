@@ -1,0 +1,147 @@
+//! The crate's one error type.
+//!
+//! Every variant's documentation says what happened and what the caller should do about
+//! it. Large payloads are boxed so that `Result<T>` stays small on hot paths; a test pins
+//! the size.
+
+use std::path::PathBuf;
+
+/// A `Result` whose error is the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in sttbench.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An audio format or chunk duration the pipeline cannot work with (0 Hz, no
+    /// channels, a chunk that is not a whole number of frames, …). This is a
+    /// configuration mistake: fix the value the message names.
+    #[error("invalid audio format: {0}")]
+    Format(#[from] FormatError),
+
+    /// A WAV file could not be used: it is missing, not WAV, truncated, empty or in an
+    /// encoding we do not read. The message names the file and the problem; convert or
+    /// replace the file.
+    #[error(transparent)]
+    Wav(#[from] Box<WavError>),
+
+    /// A result, baseline or report file could not be read, written or parsed. The
+    /// message names the file and the problem: check the path, the permissions, or
+    /// regenerate the file.
+    #[error(transparent)]
+    File(#[from] Box<FileError>),
+}
+
+/// Why an [`AudioFormat`](crate::encode::AudioFormat) or chunk duration was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormatError {
+    /// The sample rate was 0 Hz.
+    #[error("sample rate must be at least 1 Hz, got 0 Hz")]
+    ZeroSampleRate,
+    /// The channel count was 0.
+    #[error("channel count must be at least 1, got 0")]
+    ZeroChannels,
+    /// The chunk duration was zero.
+    #[error("chunk duration must be longer than 0 ms")]
+    ZeroChunk,
+    /// The chunk duration does not hold a whole number of frames at this sample rate, so
+    /// chunks would drift against the audio clock.
+    #[error(
+        "a {duration_us} µs chunk at {sample_rate} Hz is {frames_times_1e6} / 1000000 frames, \
+         not a whole number; pick a duration that is a multiple of 1/{sample_rate} s \
+         (10 ms and 20 ms work at 8, 16, 44.1 and 48 kHz)"
+    )]
+    FractionalChunk {
+        /// The requested duration in microseconds.
+        duration_us: u64,
+        /// The sample rate in Hz.
+        sample_rate: u32,
+        /// `sample_rate × duration` in frames × 10⁶, shown so the remainder is visible.
+        frames_times_1e6: u64,
+    },
+    /// A conversion the pipeline does not do: upmixing, or resampling more than one
+    /// channel. Speech-to-text wants mono; downmix first.
+    #[error("cannot convert {from} audio to {to}; only downmixing to mono and resampling mono are supported")]
+    UnsupportedConversion {
+        /// The source format.
+        from: crate::encode::AudioFormat,
+        /// The requested format.
+        to: crate::encode::AudioFormat,
+    },
+    /// The samples handed over do not fill a whole number of frames for the channel count.
+    #[error("{samples} interleaved samples are not a whole number of {channels}-channel frames")]
+    PartialFrame {
+        /// Number of samples given.
+        samples: usize,
+        /// Channels per frame.
+        channels: u16,
+    },
+}
+
+/// A WAV file that could not be read, with the path and what was wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {problem}", path.display())]
+pub struct WavError {
+    /// The file that was being read.
+    pub path: PathBuf,
+    /// What was wrong, in words a user can act on.
+    pub problem: String,
+    /// The decoder's own error, when there was one.
+    #[source]
+    pub source: Option<hound::Error>,
+}
+
+/// A file that could not be read, written or parsed, with the path and what was wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {problem}", path.display())]
+pub struct FileError {
+    /// The file concerned.
+    pub path: PathBuf,
+    /// What went wrong, in words a user can act on.
+    pub problem: String,
+    /// The underlying error (I/O, JSON, …), when there was one.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl FileError {
+    /// An [`Error::File`] for `path`.
+    pub fn new(
+        path: impl Into<PathBuf>,
+        problem: impl Into<String>,
+        source: impl Into<Option<Box<dyn std::error::Error + Send + Sync>>>,
+    ) -> Error {
+        Error::File(Box::new(FileError { path: path.into(), problem: problem.into(), source: source.into() }))
+    }
+}
+
+impl From<WavError> for Error {
+    fn from(e: WavError) -> Self {
+        Error::Wav(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Errors travel through every `Result` in the pipeline; keep them small.
+    #[test]
+    fn error_is_small() {
+        let size = std::mem::size_of::<Error>();
+        assert!(size <= 32, "Error is {size} bytes; box the large variant");
+    }
+
+    #[test]
+    fn fractional_chunk_message_names_the_fix() {
+        let msg = FormatError::FractionalChunk {
+            duration_us: 1000,
+            sample_rate: 22_050,
+            frames_times_1e6: 22_050_000,
+        }
+        .to_string();
+        assert!(msg.contains("22050 Hz"), "{msg}");
+        assert!(msg.contains("multiple of 1/22050 s"), "{msg}");
+    }
+}

@@ -1,0 +1,23 @@
+//! sttbench measures, and guards against regressions in, the audio streaming pipeline of
+//! a real-time speech-to-text client: PCM samples → chunking and s16le encoding →
+//! WebSocket send → transcripts back.
+//!
+//! The library is the pipeline itself plus the instruments around it; the benches in
+//! `benches/` and the `sttbench` binary are thin layers over it.
+//!
+//! # Layout
+//!
+//! - [`signal`]: deterministic test audio (silence, tones, sweeps, clipping, i16 extremes,
+//!   seeded noise, a committed speech fixture), named so benches and the CLI share them.
+//! - [`encode`]: the audio format and chunk arithmetic, f32/i16 → s16le chunks as
+//!   [`bytes::Bytes`] without per-chunk allocation, downmix, resampling, WAV input.
+//! - [`bmf`]: the one result format, Bencher Metric Format JSON, that every measurement
+//!   which can regress is written in.
+//! - [`error`]: the crate's error type; every variant says what the caller should do.
+
+pub mod bmf;
+pub mod encode;
+pub mod error;
+pub mod signal;
+
+pub use error::{Error, Result};

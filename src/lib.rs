@@ -13,11 +13,14 @@
 //!   [`bytes::Bytes`] without per-chunk allocation, downmix, resampling, WAV input.
 //! - [`bmf`]: the one result format, Bencher Metric Format JSON, that every measurement
 //!   which can regress is written in.
+//! - [`provider`]: dialects (echo, Deepgram, AssemblyAI): URLs, auth, control messages,
+//!   server frames → one [`provider::Event`] enum, close codes → typed errors.
 //! - [`error`]: the crate's error type; every variant says what the caller should do.
 
 pub mod bmf;
 pub mod encode;
 pub mod error;
+pub mod provider;
 pub mod signal;
 
 pub use error::{Error, Result};

@@ -130,9 +130,9 @@ pub fn decode(name: impl AsRef<Path>, reader: impl Read) -> crate::Result<Audio>
     };
     let samples = samples.map_err(|e| {
         let problem = match &e {
-            hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-                "the file is truncated: its data chunk ends before the length its header declares".to_string()
-            }
+            hound::Error::IoError(io) => format!(
+                "the file is truncated: its data ends before the length its header declares ({io})"
+            ),
             hound::Error::UnfinishedSample => {
                 "the file is truncated in the middle of a sample".to_string()
             }

@@ -15,12 +15,15 @@
 //!   which can regress is written in.
 //! - [`provider`]: dialects (echo, Deepgram, AssemblyAI): URLs, auth, control messages,
 //!   server frames → one [`provider::Event`] enum, close codes → typed errors.
+//! - [`server`]: local peers (echo socket, mock providers, impairment proxy), each a
+//!   `run(listener, shutdown)` plus a [`server::ServerHandle`].
 //! - [`error`]: the crate's error type; every variant says what the caller should do.
 
 pub mod bmf;
 pub mod encode;
 pub mod error;
 pub mod provider;
+pub mod server;
 pub mod signal;
 
 pub use error::{Error, Result};

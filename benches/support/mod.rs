@@ -1,0 +1,23 @@
+//! What every timing bench shares: the project's Criterion configuration.
+//!
+//! Settings live on the `Criterion` value, not on groups, so that command-line flags
+//! (`--measurement-time`, `--sample-size`, `--noise-threshold`, `--quick`) still override
+//! them: criterion applies CLI flags after this config, but group settings after both.
+
+use std::time::Duration;
+
+use criterion::Criterion;
+
+/// The Criterion config for sttbench's timing benches.
+///
+/// - 1 s warm-up and 2 s measurement per benchmark keep a full `cargo bench` within
+///   minutes on a 2-core machine; the encode group alone has 77 benchmarks.
+/// - A 5 % noise threshold instead of criterion's 1 %: on a shared machine the same
+///   binary drifts by more than 1 % between runs, and criterion would call that a change.
+///   The regression verdict that gates anything is `sttbench compare`, not this.
+pub fn criterion() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .noise_threshold(0.05)
+}

@@ -53,7 +53,12 @@ impl Bmf {
     }
 
     /// Records `metric` as `measure` of `benchmark`, replacing an earlier value.
-    pub fn insert(&mut self, benchmark: impl Into<String>, measure: impl Into<String>, metric: Metric) {
+    pub fn insert(
+        &mut self,
+        benchmark: impl Into<String>,
+        measure: impl Into<String>,
+        metric: Metric,
+    ) {
         self.0.entry(benchmark.into()).or_default().insert(measure.into(), metric);
     }
 

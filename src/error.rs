@@ -62,7 +62,9 @@ pub enum FormatError {
     },
     /// A conversion the pipeline does not do: upmixing, or resampling more than one
     /// channel. Speech-to-text wants mono; downmix first.
-    #[error("cannot convert {from} audio to {to}; only downmixing to mono and resampling mono are supported")]
+    #[error(
+        "cannot convert {from} audio to {to}; only downmixing to mono and resampling mono are supported"
+    )]
     UnsupportedConversion {
         /// The source format.
         from: crate::encode::AudioFormat,
@@ -107,12 +109,18 @@ pub struct FileError {
 
 impl FileError {
     /// An [`Error::File`] for `path`.
+    // Returns the crate's `Error` rather than `Self`: that is what every caller wants.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(
         path: impl Into<PathBuf>,
         problem: impl Into<String>,
         source: impl Into<Option<Box<dyn std::error::Error + Send + Sync>>>,
     ) -> Error {
-        Error::File(Box::new(FileError { path: path.into(), problem: problem.into(), source: source.into() }))
+        Error::File(Box::new(FileError {
+            path: path.into(),
+            problem: problem.into(),
+            source: source.into(),
+        }))
     }
 }
 

@@ -223,8 +223,9 @@ where
     }
 
     /// Graceful close: sends the dialect's close-stream message or a close frame, then
-    /// reads (and counts) what the server still sends until it closes, within the close
-    /// timeout. Returns the final report.
+    /// reads (and counts) what the server still sends until it closes, all within the
+    /// close timeout (a peer that stopped reading cannot make it hang). Returns the final
+    /// report.
     ///
     /// # Errors
     ///
@@ -232,8 +233,12 @@ where
     /// dropped anyway); [`Error::WebSocket`] when the connection broke while closing.
     pub async fn close(self) -> crate::Result<Report> {
         let Session { sender, events } = self;
-        sender.close().await?;
-        events.finish().await?;
+        let limit = sender.shared.config.close_timeout;
+        let closing = async {
+            sender.close().await?;
+            events.finish().await
+        };
+        timeout(limit, closing).await.map_err(|_| Error::CloseTimeout(limit))??;
         Ok(sender.report())
     }
 
@@ -322,6 +327,9 @@ where
     /// Starts a graceful close: the dialect's close-stream message if it has one (the
     /// server then finishes and closes), else a close frame. The [`Events`] half then
     /// sees the server's last events and ends; [`Events::finish`] waits for that.
+    ///
+    /// Like any send, this waits while the socket is full; [`Session::close`] bounds the
+    /// whole close by the close timeout.
     ///
     /// # Errors
     ///

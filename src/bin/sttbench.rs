@@ -3,7 +3,13 @@
 //! It parses flags, sets up logging and calls the library; anything a test needs to
 //! reach lives in the library.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
+use sttbench::server::echo::{self, EchoConfig};
+use sttbench::session::run::{self, Source, StreamOptions};
 use sttbench::signal::Signal;
 
 /// Measure, and guard against regressions in, a real-time speech-to-text client's audio
@@ -21,6 +27,40 @@ struct Cli {
 enum Command {
     /// List the built-in test signals and what each one is.
     Signals,
+    /// Run the echo socket: every WebSocket frame comes back as it went. Ctrl-C stops it.
+    Echo {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: SocketAddr,
+        /// Largest message accepted, in bytes; a bigger one closes the connection (1009).
+        #[arg(long, default_value_t = EchoConfig::default().get_max_message_size())]
+        max_message_bytes: usize,
+    },
+    /// Stream audio to an echo peer, show progress, and print latency and throughput.
+    Stream {
+        /// The peer, e.g. the URL `sttbench echo` printed.
+        #[arg(long)]
+        url: String,
+        /// A built-in signal to stream (see `sttbench signals`).
+        #[arg(long, default_value = "speech", conflicts_with = "wav")]
+        signal: Signal,
+        /// A WAV file to stream instead, converted to 16 kHz mono.
+        #[arg(long)]
+        wav: Option<PathBuf>,
+        /// Audio per chunk, in milliseconds.
+        #[arg(long, default_value_t = 20)]
+        chunk_ms: u64,
+        /// How much audio: 500ms, 10s, 2m or seconds (default: 10 s of a signal, all of
+        /// a WAV file).
+        #[arg(long, value_parser = run::parse_duration)]
+        duration: Option<Duration>,
+        /// Send each chunk at its audio time instead of as fast as possible.
+        #[arg(long)]
+        realtime: bool,
+        /// Print the summary as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() {
@@ -28,11 +68,51 @@ fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    if let Err(e) = try_main(Cli::parse().command) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn try_main(command: Command) -> Result<(), Box<dyn std::error::Error>> {
+    // One thread: the echo socket and the client are latency-bound, not CPU-bound.
+    let runtime = || tokio::runtime::Builder::new_current_thread().enable_all().build();
+    match command {
         Command::Signals => {
             for s in Signal::ALL {
                 println!("{s}");
             }
         }
+        Command::Echo { listen, max_message_bytes } => runtime()?.block_on(async {
+            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+                format!(
+                    "cannot listen on {listen}: {e}; pass --listen 127.0.0.1:0 for any free port"
+                )
+            })?;
+            println!("echo socket on ws://{} (Ctrl-C to stop)", listener.local_addr()?);
+            let config = EchoConfig::default().max_message_size(max_message_bytes);
+            echo::run(listener, config, tokio::signal::ctrl_c()).await;
+            println!("echo socket stopped");
+            Ok::<_, Box<dyn std::error::Error>>(())
+        })?,
+        Command::Stream { url, signal, wav, chunk_ms, duration, realtime, json } => {
+            let source = wav.map_or(Source::Signal(signal), Source::Wav);
+            let options = StreamOptions::new(url)
+                .source(source)
+                .chunk(Duration::from_millis(chunk_ms))
+                .duration(duration)
+                .realtime(realtime);
+            let progress =
+                indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:40}] {pos}/{len} chunks {per_sec}",
+                )?);
+            let summary = runtime()?.block_on(run::stream(&options, &progress))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                println!("{summary}");
+            }
+        }
     }
+    Ok(())
 }

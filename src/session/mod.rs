@@ -15,6 +15,7 @@
 //! ([`run`] paces in real time).
 
 mod config;
+pub mod run;
 mod stats;
 
 pub use config::{RECONNECT_SEED, ReconnectPolicy, SessionConfig};

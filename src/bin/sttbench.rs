@@ -31,7 +31,7 @@ fn main() {
     match Cli::parse().command {
         Command::Signals => {
             for s in Signal::ALL {
-                println!("{s}");
+                println!("{:<9} {}", s.name(), s.description());
             }
         }
     }

@@ -146,11 +146,15 @@ pub struct UrlError {
 }
 
 impl UrlError {
-    /// An [`Error::InvalidUrl`] for `url`.
-    // Returns the crate's `Error` rather than `Self`, like `FileError::new`.
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(url: impl Into<String>, problem: impl Into<String>) -> Error {
-        Error::InvalidUrl(Box::new(UrlError { url: url.into(), problem: problem.into() }))
+    /// A problem with `url`; converts into [`Error::InvalidUrl`] with `?` or `.into()`.
+    pub fn new(url: impl Into<String>, problem: impl Into<String>) -> Self {
+        UrlError { url: url.into(), problem: problem.into() }
+    }
+}
+
+impl From<UrlError> for Error {
+    fn from(e: UrlError) -> Self {
+        Error::InvalidUrl(Box::new(e))
     }
 }
 
@@ -185,19 +189,19 @@ pub enum ConnectFailure {
 }
 
 impl FileError {
-    /// An [`Error::File`] for `path`.
-    // Returns the crate's `Error` rather than `Self`: that is what every caller wants.
-    #[allow(clippy::new_ret_no_self)]
+    /// A problem with `path`; converts into [`Error::File`] with `?` or `.into()`.
     pub fn new(
         path: impl Into<PathBuf>,
         problem: impl Into<String>,
         source: impl Into<Option<Box<dyn std::error::Error + Send + Sync>>>,
-    ) -> Error {
-        Error::File(Box::new(FileError {
-            path: path.into(),
-            problem: problem.into(),
-            source: source.into(),
-        }))
+    ) -> Self {
+        FileError { path: path.into(), problem: problem.into(), source: source.into() }
+    }
+}
+
+impl From<FileError> for Error {
+    fn from(e: FileError) -> Self {
+        Error::File(Box::new(e))
     }
 }
 

@@ -80,7 +80,7 @@ fn try_main(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         Command::Signals => {
             for s in Signal::ALL {
-                println!("{s}");
+                println!("{:<9} {}", s.name(), s.description());
             }
         }
         Command::Echo { listen, max_message_bytes } => runtime()?.block_on(async {

@@ -55,15 +55,13 @@ impl Dialect for Echo {
 /// [`crate::Error::InvalidUrl`] naming the URL and the problem.
 pub fn ws_request(url: &str) -> crate::Result<Request> {
     if url.starts_with("wss://") {
-        return Err(UrlError::new(
-            url,
-            "wss:// needs TLS, which this build does not include; use a ws:// URL",
-        ));
+        let problem = "wss:// needs TLS, which this build does not include; use a ws:// URL";
+        return Err(UrlError::new(url, problem).into());
     }
     if !url.starts_with("ws://") {
-        return Err(UrlError::new(url, "expected a ws:// URL, such as ws://127.0.0.1:9000"));
+        return Err(UrlError::new(url, "expected a ws:// URL, such as ws://127.0.0.1:9000").into());
     }
-    url.into_client_request().map_err(|e| UrlError::new(url, e.to_string()))
+    url.into_client_request().map_err(|e| UrlError::new(url, e.to_string()).into())
 }
 
 fn frame_kind(message: &Message) -> &'static str {

@@ -7,8 +7,8 @@
 //! Chunks are the encoder's [`Bytes`], handed to tungstenite without a copy. An idle
 //! session sends the dialect's keep-alive. Ending is explicit: [`Session::close`]
 //! sends a close and waits for the peer's within the close timeout; [`Session::abort`]
-//! drops the connection at once. Per-session numbers ([`Session::report`]) come from
-//! [`Stats`](stats).
+//! drops the connection at once. Per-session numbers ([`Session::report`]) are kept in
+//! HdrHistograms ([`crate::metrics`]) as chunks go out and echoes come back.
 //!
 //! Protocol details (URLs, keep-alive and close messages, parsing) belong to the
 //! dialect; the session only moves frames and measures. Pacing belongs to the caller

@@ -267,6 +267,9 @@ async fn text_binary_ping_and_pong_frames() {
     let chunk = Bytes::from_static(&[0, 1, 2, 255]);
     step("binary", session.send(chunk.clone())).await.unwrap();
     expect_echo(&mut session, &chunk).await;
+    // Only the binary chunk is timed: the text echo must not pair with it.
+    let r = session.report();
+    assert_eq!((r.chunks_sent, r.chunks_echoed, r.chunks_lost, r.round_trip.count), (1, 1, 0, 1));
 
     // A server that pings and tells us when the pong came back.
     let listener = bind_loopback().await.unwrap();

@@ -64,10 +64,9 @@ pub struct Events<S = TcpStream> {
 #[derive(Debug)]
 struct Shared<S> {
     // A tokio mutex, because a send holds it across the write and flush: that is what
-    // keeps concurrent chunks whole and in order.
-    // `None` once aborted: the write half has been dropped.
+    // keeps concurrent chunks whole and in order. `None` once the session is aborted.
     sink: tokio::sync::Mutex<Option<SplitSink<WebSocketStream<S>, Message>>>,
-    // Set by `abort`; the next sender to get the lock drops the write half.
+    // Set by `abort`: whichever sender holds or next takes the lock drops the write half.
     aborted: AtomicBool,
     // A std mutex, held for an update only; the receiver must reach it while a sender
     // waits on a full socket, or neither side would make progress.
@@ -84,10 +83,15 @@ impl<S> Shared<S> {
         &self,
         sink: &'a mut Option<SplitSink<WebSocketStream<S>, Message>>,
     ) -> crate::Result<&'a mut SplitSink<WebSocketStream<S>, Message>> {
+        self.drop_if_aborted(sink);
+        sink.as_mut().ok_or(Error::SessionClosed)
+    }
+
+    /// Drops the write half if the session was aborted while a send held it.
+    fn drop_if_aborted(&self, sink: &mut Option<SplitSink<WebSocketStream<S>, Message>>) {
         if self.aborted.load(Ordering::Acquire) {
             sink.take();
         }
-        sink.as_mut().ok_or(Error::SessionClosed)
     }
 }
 
@@ -297,7 +301,9 @@ where
         if self.shared.echoes {
             lock(&self.shared.stats).expect_echo(scheduled);
         }
-        if let Err(e) = sink.send(Message::Binary(chunk)).await {
+        let sent = sink.send(Message::Binary(chunk)).await;
+        self.shared.drop_if_aborted(&mut guard);
+        if let Err(e) = sent {
             if self.shared.echoes {
                 lock(&self.shared.stats).cancel_echo();
             }
@@ -349,7 +355,9 @@ where
 
     async fn send_message(&self, message: Message) -> crate::Result<()> {
         let mut guard = self.shared.sink.lock().await;
-        self.shared.writable(&mut guard)?.send(message).await.map_err(ws_error)?;
+        let sent = self.shared.writable(&mut guard)?.send(message).await;
+        self.shared.drop_if_aborted(&mut guard);
+        sent.map_err(ws_error)?;
         lock(&self.shared.stats).touched(Instant::now());
         Ok(())
     }
@@ -378,7 +386,8 @@ where
             match message {
                 Message::Binary(_) | Message::Text(_) => {
                     let event = self.shared.dialect.parse(message);
-                    if self.shared.echoes && matches!(event, Event::Echo(_) | Event::EchoText(_)) {
+                    // Only binary chunks are timed; a text echo has no send to pair with.
+                    if self.shared.echoes && matches!(event, Event::Echo(_)) {
                         lock(&self.shared.stats).echoed(Instant::now());
                     }
                     return Some(Ok(event));
@@ -399,8 +408,8 @@ where
                         None => Ok(Event::Closed { code, reason }),
                     });
                 }
-                // Pongs are answered by tungstenite on the next read or write; pongs
-                // and raw frames carry nothing for the caller.
+                // tungstenite answers pings itself, on the next read or write; pongs and
+                // raw frames carry nothing for the caller.
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
         }
@@ -449,8 +458,11 @@ where
             KeepAlive::Message(message) => message,
         };
         let sender = Sender { shared };
-        if let Err(e) = sender.send_message(message).await {
-            return tracing::debug!("keep-alive stopped: {e}");
+        // Bounded, so that a keep-alive stuck behind a stalled peer does not keep the
+        // session alive after its owner dropped it.
+        match timeout(interval, sender.send_message(message)).await {
+            Ok(Ok(())) | Err(_) => {}
+            Ok(Err(e)) => return tracing::debug!("keep-alive stopped: {e}"),
         }
     }
 }

@@ -58,6 +58,11 @@ pub enum Error {
     /// close timeout if the peer is known to be slow to finish.
     #[error("the peer did not answer the close within {0:?}; the connection was dropped")]
     CloseTimeout(std::time::Duration),
+
+    /// A setting outside what sttbench accepts (a streaming run longer than it will
+    /// generate, …). The message names the setting and the accepted range: change it.
+    #[error("invalid setting: {0}")]
+    Setting(Box<str>),
 }
 
 /// Why an [`AudioFormat`](crate::encode::AudioFormat) or chunk duration was rejected.

@@ -53,6 +53,10 @@ pub struct StreamOptions {
 /// How much of a generated signal is streamed unless a duration is given.
 pub const DEFAULT_SIGNAL_DURATION: Duration = Duration::from_secs(10);
 
+/// The longest generated signal a run streams. Signals are generated whole before the
+/// run (230 MB of samples at this length); stream a WAV file for longer runs.
+pub const MAX_SIGNAL_DURATION: Duration = Duration::from_secs(3_600);
+
 impl StreamOptions {
     /// Streams to `url` with the defaults above.
     pub fn new(url: impl Into<String>) -> Self {
@@ -179,6 +183,15 @@ pub async fn stream(
     let mut samples = match &options.source {
         Source::Signal(signal) => {
             let duration = options.duration.unwrap_or(DEFAULT_SIGNAL_DURATION);
+            if duration > MAX_SIGNAL_DURATION {
+                return Err(Error::Setting(
+                    format!(
+                        "a {duration:?} run of the {signal} signal is longer than the \
+                         {MAX_SIGNAL_DURATION:?} sttbench generates; stream a WAV file instead"
+                    )
+                    .into(),
+                ));
+            }
             signal.generate(format.sample_rate(), frames_in(format, duration))
         }
         Source::Wav(path) => wav::read_as(path, format)?.samples,

@@ -78,6 +78,11 @@ async fn bad_input_gives_errors_that_say_what_to_fix() {
         Err(e @ Error::Format(_)) => assert!(e.to_string().contains("whole number"), "{e}"),
         other => panic!("expected a format error, got {other:?}"),
     }
+    let huge_chunks = StreamOptions::new(&url).chunk(Duration::from_secs(3_600));
+    match stream(&huge_chunks, &ProgressBar::hidden()).await {
+        Err(e @ Error::Setting(_)) => assert!(e.to_string().contains("chunks are longer"), "{e}"),
+        other => panic!("expected a setting error, got {other:?}"),
+    }
     let endless = StreamOptions::new(&url).duration(Some(Duration::from_secs(86_400)));
     match stream(&endless, &ProgressBar::hidden()).await {
         Err(e @ Error::Setting(_)) => assert!(e.to_string().contains("stream a WAV file"), "{e}"),

@@ -53,6 +53,10 @@ pub struct StreamOptions {
 /// How much of a generated signal is streamed unless a duration is given.
 pub const DEFAULT_SIGNAL_DURATION: Duration = Duration::from_secs(10);
 
+/// The longest chunk a run sends: 320 KB at 16 kHz, inside the echo socket's default
+/// 1 MiB message limit and far beyond any provider's (AssemblyAI takes at most 1 s).
+pub const MAX_CHUNK: Duration = Duration::from_secs(10);
+
 /// The longest generated signal a run streams. Signals are generated whole before the
 /// run (230 MB of samples at this length); stream a WAV file for longer runs.
 pub const MAX_SIGNAL_DURATION: Duration = Duration::from_secs(3_600);
@@ -177,6 +181,11 @@ pub async fn stream(
     progress: &ProgressBar,
 ) -> crate::Result<StreamSummary> {
     let format = AudioFormat::PIPELINE;
+    if options.chunk > MAX_CHUNK {
+        let chunk = options.chunk;
+        let problem = format!("{chunk:?} chunks are longer than the {MAX_CHUNK:?} sttbench sends");
+        return Err(Error::Setting(problem.into()));
+    }
     let spec = format.chunk(options.chunk)?;
     let dialect: Arc<dyn Dialect> = Arc::new(Echo);
     dialect.check_chunk(spec.duration())?;

@@ -180,6 +180,21 @@ async fn abort_during_an_active_stream_stops_every_sender() {
 }
 
 #[tokio::test]
+async fn events_also_come_as_a_stream() {
+    let server = echo_server().await;
+    let (sender, events) = connect(&server.ws_url(), SessionConfig::default()).await.split();
+    for i in 0..3u8 {
+        step("send", sender.send(Bytes::from(vec![i; 8]))).await.unwrap();
+    }
+    step("close", sender.close()).await.unwrap();
+    let events: Vec<Event> =
+        step("collect", events.into_stream().map(Result::unwrap).collect()).await;
+    let want: Vec<Event> = (0..3u8).map(|i| Event::Echo(Bytes::from(vec![i; 8]))).collect();
+    assert_eq!(events[..3], want[..]);
+    assert!(matches!(&events[3..], [Event::Closed { code: 1000, .. }]), "{events:?}");
+}
+
+#[tokio::test]
 async fn a_server_close_surfaces_with_its_code_and_reason() {
     let server = echo_server().await;
     let mut session = connect(&server.ws_url(), SessionConfig::default()).await;

@@ -415,6 +415,15 @@ where
         }
     }
 
+    /// The events as a [`futures_util::Stream`], for `select!`, combinators and
+    /// `forward`; the same items as [`next`](Self::next).
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = crate::Result<Event>> {
+        futures_util::stream::unfold(self, |mut events| async move {
+            let event = events.next().await?;
+            Some((event, events))
+        })
+    }
+
     /// Reads until the server has closed, counting the echoes still on the way, within
     /// the close timeout. Call it after [`Sender::close`]. Returns the server's close
     /// code and reason, if it sent one.

@@ -5,7 +5,9 @@
 //! - `send/echo_rtt/<ms>ms`: one chunk's round trip through a [`Session`] and the echo
 //!   socket over loopback TCP, on a persistent connection.
 //! - `send/tcp_floor/<ms>ms`: the same bytes ping-ponged over raw tokio TCP with
-//!   TCP_NODELAY: the floor. Gate on `echo_rtt ÷ tcp_floor`, not on either alone.
+//!   TCP_NODELAY: the floor. Judge `echo_rtt ÷ tcp_floor`, not either alone; the
+//!   `send_ratio` bench measures that ratio interleaved, which a busy machine cannot
+//!   skew the way it skews two criterion runs seconds apart.
 //! - `send/duplex_rtt/<ms>ms`: the session and the echo loop over an in-memory
 //!   `tokio::io::duplex` pipe: WebSocket framing and masking without the kernel.
 //! - `send/oneway_60s/<ms>ms`: 60 s of audio sent back to back (unpaced) to a peer that
@@ -18,80 +20,31 @@
 //! Every iteration checks that the bytes came back (or arrived) intact.
 
 mod support;
+#[path = "support/transport.rs"]
+mod transport;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use futures_util::{SinkExt, StreamExt};
-use sttbench::encode::{AudioFormat, ChunkEncoder, ChunkSpec};
 use sttbench::provider::{Echo, Event};
+use sttbench::server::bind_loopback;
 use sttbench::server::echo::{self, EchoConfig};
-use sttbench::server::{ServerHandle, bind_loopback};
 use sttbench::session::{Session, SessionConfig};
-use sttbench::signal::Signal;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-use tokio::net::TcpStream;
-use tokio::runtime::Runtime;
+use tokio::io::DuplexStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role;
-
-/// Chunk durations, as in every send bench: 16 kHz mono s16le.
-const CHUNK_MS: [u64; 7] = [10, 20, 50, 100, 250, 500, 1000];
+use transport::{CHUNK_MS, TcpFloor, chunk, echo_session, round_trips, runtime, spec};
 
 /// Audio streamed per iteration of the one-way bench.
 const ONEWAY_AUDIO: Duration = Duration::from_secs(60);
 
 /// Read buffer sizes compared by `send/read_buffer`, in KiB; 128 is tungstenite's default.
 const READ_BUFFER_KIB: [usize; 5] = [4, 8, 16, 64, 128];
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")
-}
-
-/// One chunk of seeded noise: every byte differs from its neighbours, so a corrupted
-/// echo cannot pass the check by accident.
-fn chunk(spec: ChunkSpec) -> Bytes {
-    let samples = Signal::Noise.generate(spec.format().sample_rate(), spec.frames());
-    ChunkEncoder::new(spec).encode_f32(&samples)
-}
-
-fn spec(ms: u64) -> ChunkSpec {
-    AudioFormat::PIPELINE.chunk_ms(ms).expect("bench chunk durations are whole frames")
-}
-
-/// An echo socket and a session connected to it, both on `rt`.
-fn echo_session(rt: &Runtime, echo: EchoConfig, session: SessionConfig) -> (ServerHandle, Session) {
-    rt.block_on(async {
-        let server = echo::start(echo).await.expect("bind the echo socket");
-        let session = Session::connect(&server.ws_url(), Arc::new(Echo), session)
-            .await
-            .expect("connect to the local echo socket");
-        (server, session)
-    })
-}
-
-/// `iters` round trips of `chunk` through `session`, each echo checked.
-async fn round_trips<S>(session: &mut Session<S>, chunk: &Bytes, iters: u64) -> Duration
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let start = Instant::now();
-    for _ in 0..iters {
-        session.send(chunk.clone()).await.expect("send a chunk");
-        match session.next_event().await {
-            Some(Ok(Event::Echo(echo))) => {
-                assert!(echo == *chunk, "the echo differs from the chunk")
-            }
-            other => panic!("expected the chunk's echo, got {other:?}"),
-        }
-    }
-    start.elapsed()
-}
 
 fn echo_rtt_and_tcp_floor(c: &mut Criterion) {
     let rt = runtime();
@@ -109,44 +62,12 @@ fn echo_rtt_and_tcp_floor(c: &mut Criterion) {
         session.abort();
         rt.block_on(server.shutdown());
 
-        let mut client = rt.block_on(tcp_echo_pair());
-        let mut back = vec![0u8; chunk.len()];
+        let mut floor = rt.block_on(TcpFloor::start());
         group.bench_function(BenchmarkId::new("tcp_floor", format!("{ms}ms")), |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        client.write_all(&chunk).await.expect("write to the TCP echo");
-                        client.read_exact(&mut back).await.expect("read the TCP echo");
-                        assert!(back == chunk, "the TCP echo differs from the chunk");
-                    }
-                    start.elapsed()
-                })
-            });
+            b.iter_custom(|iters| rt.block_on(floor.round_trips(&chunk, iters)));
         });
     }
     group.finish();
-}
-
-/// A raw TCP echo task on the current runtime and a client connected to it, both with
-/// TCP_NODELAY: the floor under any WebSocket round trip.
-async fn tcp_echo_pair() -> TcpStream {
-    let listener = bind_loopback().await.expect("bind loopback");
-    let addr = listener.local_addr().expect("listener address");
-    tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.expect("accept the bench client");
-        stream.set_nodelay(true).expect("TCP_NODELAY");
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => stream.write_all(&buf[..n]).await.expect("echo over TCP"),
-            }
-        }
-    });
-    let client = TcpStream::connect(addr).await.expect("connect to the TCP echo");
-    client.set_nodelay(true).expect("TCP_NODELAY");
-    client
 }
 
 fn duplex_rtt(c: &mut Criterion) {

@@ -6,8 +6,10 @@
 //! Real-time pacing puts chunk k at `start + k × chunk duration` with `sleep_until` on
 //! absolute deadlines, so a late chunk does not push the next one back (no drift), and
 //! latency counts from that scheduled time, so a stall shows up in every chunk it
-//! delayed (no coordinated omission). Unpaced, each chunk is due when the previous one
-//! was flushed.
+//! delayed (no coordinated omission). tokio's timer has millisecond resolution, so a
+//! paced chunk leaves up to about a millisecond after its audio time; that lateness is
+//! part of its latency, as it is for any app pacing with tokio timers. Unpaced, each
+//! chunk is due when the previous one was flushed.
 //!
 //! This module does no terminal output of its own beyond the progress bar it is given;
 //! the binary decides where the summary goes.

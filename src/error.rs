@@ -59,6 +59,17 @@ pub enum Error {
     #[error("the peer did not answer the close within {0:?}; the connection was dropped")]
     CloseTimeout(std::time::Duration),
 
+    /// The server closed the session before the stream was over; the message has its
+    /// close code and reason (1008 idle, 1009 message too big, 4xxx provider-specific).
+    /// Fix what the reason names, then reconnect and resend.
+    #[error("the server closed the session early: {code} {reason}")]
+    ServerClosed {
+        /// The close code.
+        code: u16,
+        /// The close reason as sent.
+        reason: Box<str>,
+    },
+
     /// A setting outside what sttbench accepts (a streaming run longer than it will
     /// generate, …). The message names the setting and the accepted range: change it.
     #[error("invalid setting: {0}")]

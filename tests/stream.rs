@@ -65,6 +65,19 @@ async fn an_unpaced_run_of_the_speech_fixture_sends_the_whole_file() {
 }
 
 #[tokio::test]
+async fn a_server_closing_mid_stream_is_reported_with_its_code_and_reason() {
+    // 20 ms chunks are 640 bytes: over this server's limit.
+    let server = echo::start(EchoConfig::default().max_message_size(600)).await.unwrap();
+    let options = StreamOptions::new(server.ws_url()).duration(Some(Duration::from_secs(1)));
+    match step("run", stream(&options, &ProgressBar::hidden())).await {
+        Err(e @ Error::ServerClosed { code: 1009, .. }) => {
+            assert!(e.to_string().contains("640"), "the reason names the size: {e}");
+        }
+        other => panic!("expected the server's 1009, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn bad_input_gives_errors_that_say_what_to_fix() {
     let server = echo::start(EchoConfig::default()).await.unwrap();
     let url = server.ws_url();

@@ -176,8 +176,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// # Errors
 ///
 /// [`Error::Format`] for a chunk duration that is not whole frames, [`Error::Wav`] for
-/// an unusable file, the connect errors of [`Session::connect`], and any error the
-/// session hit while streaming or closing.
+/// an unusable file, [`Error::Setting`] for a chunk or signal longer than sttbench
+/// sends, the connect errors of [`Session::connect`], [`Error::ServerClosed`] when the
+/// server closed before the end, and any error the session hit while streaming or
+/// closing.
 pub async fn stream(
     options: &StreamOptions,
     progress: &ProgressBar,
@@ -262,8 +264,15 @@ pub async fn stream(
     let (sent, received) = tokio::join!(sending, receiving);
     let wall = start.elapsed();
     progress.finish();
-    sent?;
-    let server_close = received?;
+    let server_close = match (sent, received) {
+        // Anything but 1000, the answer to our own close, means the server ended the
+        // stream; its code and reason say why, whether or not a send noticed.
+        (_, Ok(Some((code, reason)))) if code != 1000 => {
+            return Err(Error::ServerClosed { code, reason: reason.into() });
+        }
+        (Err(e), _) | (Ok(()), Err(e)) => return Err(e),
+        (Ok(()), Ok(server_close)) => server_close,
+    };
     Ok(StreamSummary {
         chunks_total,
         audio: format.duration_of(samples.len() / usize::from(format.channels())),

@@ -179,8 +179,14 @@ where
     let ws = tokio::select! {
         accepted = timeout(config.handshake_timeout, handshake) => match accepted {
             Ok(Ok(ws)) => ws,
-            Ok(Err(e)) => return debug!("handshake failed: {e}"),
-            Err(_) => return info!("no handshake within {:?}; dropped", config.handshake_timeout),
+            Ok(Err(e)) => {
+                debug!("handshake failed: {e}");
+                return;
+            }
+            Err(_) => {
+                info!("no handshake within {:?}; dropped", config.handshake_timeout);
+                return;
+            }
         },
         _ = &mut shutdown => return,
     };
@@ -217,7 +223,10 @@ where
         }
         let result = match next {
             // The client's close was answered by tungstenite; the stream then ends.
-            None => return debug!("closed"),
+            None => {
+                debug!("closed");
+                return;
+            }
             Some(Ok(message @ (Message::Binary(_) | Message::Text(_)))) => ws.send(message).await,
             // tungstenite has queued the pong; flush it now rather than on the next read.
             Some(Ok(Message::Ping(_))) => ws.flush().await,
@@ -225,13 +234,14 @@ where
             Some(Err(e)) => Err(e),
         };
         if let Err(e) = result {
-            return match close_code(&e) {
+            match close_code(&e) {
                 Some(code) => {
                     warn!("closing with {}: {e}", u16::from(code));
-                    close(&mut ws, code, &e.to_string(), config).await
+                    close(&mut ws, code, &e.to_string(), config).await;
                 }
                 None => info!("client gone: {e}"),
-            };
+            }
+            return;
         }
     }
 }

@@ -471,7 +471,10 @@ where
         // session alive after its owner dropped it.
         match timeout(interval, sender.send_message(message)).await {
             Ok(Ok(())) | Err(_) => {}
-            Ok(Err(e)) => return tracing::debug!("keep-alive stopped: {e}"),
+            Ok(Err(e)) => {
+                tracing::debug!("keep-alive stopped: {e}");
+                return;
+            }
         }
     }
 }

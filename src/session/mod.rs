@@ -394,8 +394,12 @@ where
                 }
                 Message::Close(frame) => {
                     // tungstenite has queued the answering close; send it now, since the
-                    // caller may stop reading once it sees the close.
-                    if let Some(sink) = self.shared.sink.lock().await.as_mut() {
+                    // caller may stop reading once it sees the close. If a send holds the
+                    // sink, its own flush writes the answer; waiting for it could hang
+                    // behind a peer that no longer reads.
+                    if let Ok(mut sink) = self.shared.sink.try_lock()
+                        && let Some(sink) = sink.as_mut()
+                    {
                         let _ = sink.flush().await;
                     }
                     let (code, reason) = match frame {

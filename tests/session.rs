@@ -251,6 +251,46 @@ async fn keep_alive_pings_hold_a_30s_idle_session_open() {
     expect_echo(&mut session, &chunk).await;
 }
 
+/// The echo dialect, except that it keeps alive with a text message, as Deepgram does.
+#[derive(Debug)]
+struct TextKeepAlive;
+
+impl sttbench::provider::Dialect for TextKeepAlive {
+    fn name(&self) -> &'static str {
+        "text-keep-alive"
+    }
+    fn request(
+        &self,
+        url: &str,
+        format: AudioFormat,
+    ) -> sttbench::Result<tokio_tungstenite::tungstenite::handshake::client::Request> {
+        Echo.request(url, format)
+    }
+    fn keep_alive(&self) -> sttbench::provider::KeepAlive {
+        sttbench::provider::KeepAlive::Message(Message::text(r#"{"type":"KeepAlive"}"#))
+    }
+    fn parse(&self, message: Message) -> Event {
+        Echo.parse(message)
+    }
+}
+
+#[tokio::test]
+async fn the_keep_alive_is_whatever_the_dialect_says() {
+    let server = echo_server().await;
+    let config = SessionConfig::default().keep_alive(Some(Duration::from_secs(4)));
+    let mut session =
+        step("connect", Session::connect(&server.ws_url(), Arc::new(TextKeepAlive), config))
+            .await
+            .expect("connect");
+    tokio::time::pause();
+    let event = session.next_event().await;
+    tokio::time::resume();
+    match event {
+        Some(Ok(Event::EchoText(text))) => assert_eq!(text, r#"{"type":"KeepAlive"}"#),
+        other => panic!("expected the dialect's keep-alive echoed, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn without_keep_alive_an_idle_session_is_closed_by_the_server() {
     let server = echo::start(EchoConfig::default().idle_timeout(Some(Duration::from_secs(10))))

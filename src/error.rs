@@ -30,6 +30,13 @@ pub enum Error {
     /// regenerate the file.
     #[error(transparent)]
     File(#[from] Box<FileError>),
+
+    /// A provider (Deepgram, AssemblyAI, or a mock of one) refused or ended the session,
+    /// or its request could not be built. Match on the
+    /// [`ProviderErrorKind`](crate::provider::ProviderErrorKind) (bad key, idle timeout,
+    /// chunk duration, …); the message names the provider, the code and what to do.
+    #[error(transparent)]
+    Provider(#[from] Box<crate::provider::ProviderError>),
 }
 
 /// Why an [`AudioFormat`](crate::encode::AudioFormat) or chunk duration was rejected.

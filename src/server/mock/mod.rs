@@ -57,6 +57,18 @@ impl MockProvider {
     }
 }
 
+impl std::str::FromStr for MockProvider {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "deepgram" => Ok(MockProvider::Deepgram),
+            "assemblyai" => Ok(MockProvider::AssemblyAi),
+            other => Err(format!("unknown provider `{other}`; expected deepgram or assemblyai")),
+        }
+    }
+}
+
 impl fmt::Display for MockProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

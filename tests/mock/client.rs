@@ -106,14 +106,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin, D: Dialect> Client<S, D> {
     /// A ping and its pong: once it returns, the server has read everything sent before.
     pub async fn round_trip(&mut self, step: &str) {
         self.send(Message::Ping(Bytes::from_static(b"sync"))).await;
-        loop {
-            let frame = timeout(STEP, self.ws.next()).await;
-            match frame.unwrap_or_else(|_| panic!("{step}: no pong within {STEP:?}")) {
-                Some(Ok(Message::Pong(_))) => return,
-                Some(Ok(other)) => panic!("{step}: {other:?} before the pong"),
-                Some(Err(e)) => panic!("{step}: {e}"),
-                None => panic!("{step}: connection ended"),
-            }
+        let frame = timeout(STEP, self.ws.next()).await;
+        match frame.unwrap_or_else(|_| panic!("{step}: no pong within {STEP:?}")) {
+            Some(Ok(Message::Pong(_))) => {}
+            Some(Ok(other)) => panic!("{step}: {other:?} before the pong"),
+            Some(Err(e)) => panic!("{step}: {e}"),
+            None => panic!("{step}: connection ended"),
         }
     }
 

@@ -135,10 +135,9 @@ fn credential(request: &Request) -> (Option<String>, Option<&'static str>) {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().split_once(' '))
+        && (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer"))
     {
-        if scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer") {
-            return (Some(value.trim().to_string()), None);
-        }
+        return (Some(value.trim().to_string()), None);
     }
     let offered: Vec<&str> = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)

@@ -230,18 +230,17 @@ impl Transcriber {
         } else {
             self.unvoiced(end, out);
         }
-        if let Some(u) = &mut self.utterance {
-            if end >= u.next_partial {
-                u.next_partial = end + self.config.partial_every;
-                let mut words = u.words.clone();
-                if let Some((word_start, _)) = u.current {
-                    let text =
-                        self.config.script[self.next_word % self.config.script.len()].clone();
-                    words.push(Word { text, start: word_start, end, is_final: false });
-                }
-                if !words.is_empty() {
-                    out.push(Output::Partial(Span { words, start: u.start, end }));
-                }
+        if let Some(u) = &mut self.utterance
+            && end >= u.next_partial
+        {
+            u.next_partial = end + self.config.partial_every;
+            let mut words = u.words.clone();
+            if let Some((word_start, _)) = u.current {
+                let text = self.config.script[self.next_word % self.config.script.len()].clone();
+                words.push(Word { text, start: word_start, end, is_final: false });
+            }
+            if !words.is_empty() {
+                out.push(Output::Partial(Span { words, start: u.start, end }));
             }
         }
     }
@@ -273,14 +272,13 @@ impl Transcriber {
         let Some(u) = &mut self.utterance else { return };
         let silence = end.saturating_sub(u.last_voiced_end);
         // A pause of one word's minimum ends the word being spoken.
-        if silence >= MIN_WORD {
-            if let Some((start, voiced)) = u.current.take() {
-                if voiced >= MIN_WORD {
-                    let last = u.last_voiced_end;
-                    let word = self.word(start, last);
-                    self.utterance.as_mut().expect("checked above").words.push(word);
-                }
-            }
+        if silence >= MIN_WORD
+            && let Some((start, voiced)) = u.current.take()
+            && voiced >= MIN_WORD
+        {
+            let last = u.last_voiced_end;
+            let word = self.word(start, last);
+            self.utterance.as_mut().expect("checked above").words.push(word);
         }
         let u = self.utterance.as_ref().expect("checked above");
         if silence >= self.config.endpoint && u.current.is_none() {

@@ -63,6 +63,16 @@ pub enum ProviderErrorKind {
     BadRequest,
     /// The provider failed internally (1011, AssemblyAI 3005). Retry later.
     Server,
+    /// The provider did not answer within the client's deadline (token requests). Retry,
+    /// or raise the timeout on a slow network.
+    Timeout,
+    /// The provider could not be reached (DNS, refused connection, TLS). Check the URL
+    /// and the network.
+    Network,
+    /// The provider answered with something the client does not understand (a token
+    /// reply without the documented fields). The API may have changed: report it with
+    /// the detail.
+    UnexpectedResponse,
     /// The local configuration cannot make a request: no credential, a URL that is not
     /// `ws://` or `wss://`, a format the provider does not take. Fix the value named.
     Config,
@@ -106,6 +116,13 @@ impl ProviderErrorKind {
                 "the provider rejected a request parameter; fix the value the detail names"
             }
             Self::Server => "the provider failed internally; retry later",
+            Self::Timeout => {
+                "the provider did not answer in time; retry, or raise the timeout on a slow network"
+            }
+            Self::Network => "the provider could not be reached; check the URL and the network",
+            Self::UnexpectedResponse => {
+                "the provider's reply was not understood; the API may have changed, report it with the detail"
+            }
             Self::Config => "the request could not be built; fix the configuration value named",
             Self::Other => "the provider ended the session",
         }

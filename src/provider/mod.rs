@@ -14,6 +14,7 @@ pub mod assemblyai;
 pub mod credential;
 pub mod deepgram;
 pub mod error;
+pub mod token;
 mod wire;
 
 pub use credential::{ApiKey, Credential};

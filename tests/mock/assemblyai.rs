@@ -11,8 +11,8 @@ use sttbench::server::mock::tls::SelfSigned;
 use sttbench::server::mock::{Fault, MockConfig, MockProvider};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-use tokio_tungstenite::client_async;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{Connector, client_async_tls_with_config};
 
 use crate::client::{Client, STEP, finals, speech_chunks, start, tone, transcripts};
 
@@ -167,8 +167,8 @@ async fn bad_text_frames_close_3006() {
     }
 }
 
-/// The `wss://` mode: a rustls client that trusts only the generated certificate gets
-/// `Begin` over TLS.
+/// The `wss://` mode: tokio-tungstenite's rustls connector, trusting only the generated
+/// certificate, gets `Begin` over TLS.
 #[tokio::test]
 async fn tls_mode_serves_wss_with_the_generated_certificate() {
     let cert = SelfSigned::generate().expect("certificate");
@@ -176,10 +176,10 @@ async fn tls_mode_serves_wss_with_the_generated_certificate() {
     let url = format!("wss://localhost:{}", server.addr().port());
     let request = dialect("k").request(&url, AudioFormat::PIPELINE).unwrap();
     let tcp = TcpStream::connect(server.addr()).await.unwrap();
-    let connector = tokio_rustls::TlsConnector::from(cert.client_config().unwrap());
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let tls = timeout(STEP, connector.connect(name, tcp)).await.expect("TLS hung").expect("TLS");
-    let (ws, _) = timeout(STEP, client_async(request, tls)).await.expect("hung").expect("upgrade");
+    // The connector a session uses for wss://, here trusting only the mock's certificate.
+    let connector = Connector::Rustls(cert.client_config().unwrap());
+    let handshake = client_async_tls_with_config(request, tcp, None, Some(connector));
+    let (ws, _) = timeout(STEP, handshake).await.expect("hung").expect("TLS upgrade");
     let mut client = Client { ws, dialect: dialect("k") };
     let begin = client.next_event("Begin over TLS").await.expect("open");
     assert!(matches!(begin, Event::Metadata { session_id: Some(_), .. }), "{begin:?}");

@@ -15,6 +15,8 @@
 //!   which can regress is written in.
 //! - [`provider`]: dialects (echo, Deepgram, AssemblyAI): URLs, auth, control messages,
 //!   server frames → one [`provider::Event`] enum, close codes → typed errors.
+//! - [`pipeline`]: whole-pipeline timing per session: time to first partial, final
+//!   latency, transcripts per second, from send and receive instants.
 //! - [`server`]: local peers (echo socket, mock providers, impairment proxy), each a
 //!   `run(listener, shutdown)` plus a [`server::ServerHandle`].
 //! - [`error`]: the crate's error type; every variant says what the caller should do.
@@ -22,6 +24,7 @@
 pub mod bmf;
 pub mod encode;
 pub mod error;
+pub mod pipeline;
 pub mod provider;
 pub mod server;
 pub mod signal;

@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
         Command::Signals => {
             for s in Signal::ALL {
-                println!("{s}");
+                println!("{:<9} {}", s.name(), s.description());
             }
         }
         Command::Mock { provider, listen, tls, cert_out, delay_ms, fault } => {

@@ -38,6 +38,10 @@ pub use transcribe::TranscriberConfig;
 
 use crate::provider::ApiKey;
 
+/// Pause after a failed accept; long enough to let descriptors free up, short enough
+/// that a transient error costs clients nothing they would notice.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
 /// Which provider a mock plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MockProvider {
@@ -182,8 +186,12 @@ pub async fn run(listener: TcpListener, config: MockConfig, shutdown: oneshot::R
                     });
                 }
                 // Accept errors (out of file descriptors, a reset before accept) concern
-                // one connection; keep serving the others.
-                Err(e) => tracing::warn!("mock: accept failed: {e}"),
+                // one connection; keep serving the others, after a pause so that a
+                // persistent error (EMFILE) does not spin the loop.
+                Err(e) => {
+                    tracing::warn!("mock: accept failed: {e}");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
             },
             // Reap finished connections so the set does not grow over a long run.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}

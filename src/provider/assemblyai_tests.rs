@@ -209,3 +209,25 @@ fn every_documented_close_code_maps_to_its_kind() {
         assert!(err.to_string().contains(reason), "{err}");
     }
 }
+
+/// Every prefix of real messages, and the same messages with values swapped for absurd
+/// ones, parse to some event without panicking.
+#[test]
+fn truncated_or_absurd_messages_never_panic() {
+    let d = keyed();
+    let real = [
+        r#"{"type":"Begin","id":"de5d9927","expires_at":1759796682}"#,
+        r#"{"turn_order":0,"turn_is_formatted":false,"end_of_turn":false,"transcript":"hi","end_of_turn_confidence":0.5,"words":[{"start":1920,"end":2000,"text":"hi","confidence":0.87,"word_is_final":true}],"utterance":"","type":"Turn"}"#,
+        r#"{"type":"Termination","audio_duration_seconds":7,"session_duration_seconds":7}"#,
+    ];
+    for message in real {
+        for cut in (0..message.len()).filter(|&i| message.is_char_boundary(i)) {
+            let _ = d.parse(text(&message[..cut]));
+        }
+        for absurd in ["1e308", "-1", "NaN", "null", "\"x\"", "[]", "18446744073709551616"] {
+            for field in ["1920", "2000", "0,", "7,", "false"] {
+                let _ = d.parse(text(&message.replace(field, absurd)));
+            }
+        }
+    }
+}

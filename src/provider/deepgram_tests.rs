@@ -173,3 +173,25 @@ fn handshake_statuses_map_to_kinds() {
         assert_eq!(kind_of(&d.handshake_error(status, "")), Some(kind), "{status}");
     }
 }
+
+/// Every prefix of real messages, and the same messages with values swapped for absurd
+/// ones, parse to some event without panicking.
+#[test]
+fn truncated_or_absurd_messages_never_panic() {
+    let d = keyed();
+    let real = [
+        r#"{"type":"Results","channel_index":[0,1],"duration":1.98,"start":5.99,"is_final":true,"speech_final":true,"channel":{"alternatives":[{"transcript":"Tell me","confidence":0.99,"words":[]}]},"metadata":{"request_id":"r","model_info":{"name":"n","version":"v","arch":"a"},"model_uuid":"u"}}"#,
+        r#"{"type":"SpeechStarted","channel":[0,1],"timestamp":9.54}"#,
+        r#"{"type":"UtteranceEnd","channel":[0,1],"last_word_end":2.395}"#,
+    ];
+    for message in real {
+        for cut in (0..message.len()).filter(|&i| message.is_char_boundary(i)) {
+            let _ = d.parse(text(&message[..cut]));
+        }
+        for absurd in ["1e308", "-1", "NaN", "null", "\"x\"", "[]", "18446744073709551616"] {
+            for field in ["5.99", "1.98", "9.54", "2.395", "true"] {
+                let _ = d.parse(text(&message.replace(field, absurd)));
+            }
+        }
+    }
+}

@@ -50,10 +50,11 @@ enum Command {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    // tungstenite logs the raw upgrade request at TRACE, the Authorization header (the
+    // API key) included; cap that one target whatever RUST_LOG says.
+    let filter = tracing_subscriber::EnvFilter::from_default_env()
+        .add_directive("tungstenite::handshake::client=debug".parse().expect("a valid directive"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match Cli::parse().command {
         Command::Signals => {
             for s in Signal::ALL {

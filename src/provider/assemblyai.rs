@@ -241,7 +241,7 @@ impl Dialect for AssemblyAi {
             None => {
                 return Err(ProviderError::new(
                     NAME,
-                    ProviderErrorKind::Auth,
+                    ProviderErrorKind::Config,
                     None,
                     format!("no API key: set {API_KEY_ENV} or pass a credential in the config"),
                 )

@@ -69,7 +69,7 @@ fn temporary_token_in_header_by_default_or_query_on_request() {
 #[test]
 fn missing_key_and_stereo_are_clear_errors() {
     let err = AssemblyAi::default().request("ws://h:1", AudioFormat::PIPELINE).unwrap_err();
-    assert_eq!(kind_of(&err), Some(ProviderErrorKind::Auth));
+    assert_eq!(kind_of(&err), Some(ProviderErrorKind::Config));
     assert!(err.to_string().contains(API_KEY_ENV), "{err}");
     let stereo = AudioFormat::new(16_000, 2).unwrap();
     let err = keyed().request("ws://h:1", stereo).unwrap_err();

@@ -4,7 +4,13 @@
 //! `Debug` prints `ApiKey(<redacted>)`, it has no `Display`, and the one way to read it,
 //! [`ApiKey::expose`], is named so a reviewer sees every place that does. Keys come from
 //! the environment ([`ApiKey::from_env`]) or from a value the caller passes explicitly;
-//! nothing here reads files or prompts.
+//! nothing here reads files or prompts. Headers carrying a key are marked sensitive, so
+//! `http`'s `Debug` hides them.
+//!
+//! One leak is outside our code: tungstenite logs the raw upgrade request, headers
+//! included, at TRACE under `tungstenite::handshake::client`. The `sttbench` binary caps
+//! that target at DEBUG whatever `RUST_LOG` says; a program embedding this crate with its
+//! own logger should do the same.
 //!
 //! This module does not mint temporary tokens.
 

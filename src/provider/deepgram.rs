@@ -183,7 +183,7 @@ impl Dialect for Deepgram {
             None => {
                 return Err(ProviderError::new(
                     NAME,
-                    ProviderErrorKind::Auth,
+                    ProviderErrorKind::Config,
                     None,
                     format!("no API key: set {API_KEY_ENV} or pass a credential in the config"),
                 )

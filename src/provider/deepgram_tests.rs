@@ -46,9 +46,9 @@ fn temporary_token_uses_bearer_and_endpointing_can_be_off() {
 }
 
 #[test]
-fn missing_key_is_an_auth_error_naming_the_variable() {
+fn missing_key_is_a_config_error_naming_the_variable() {
     let err = Deepgram::default().request("ws://h:1", AudioFormat::PIPELINE).unwrap_err();
-    assert_eq!(kind_of(&err), Some(ProviderErrorKind::Auth));
+    assert_eq!(kind_of(&err), Some(ProviderErrorKind::Config));
     assert!(err.to_string().contains(API_KEY_ENV), "{err}");
 }
 

@@ -14,11 +14,13 @@ pub mod assemblyai;
 pub mod credential;
 pub mod deepgram;
 pub mod error;
+mod hosted;
 pub mod token;
 mod wire;
 
 pub use credential::{ApiKey, Credential};
 pub use error::{ProviderError, ProviderErrorKind};
+pub use hosted::Hosted;
 
 use std::fmt;
 use std::time::Duration;

@@ -24,7 +24,6 @@ pub mod fault;
 pub mod tls;
 pub mod transcribe;
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,47 +36,12 @@ pub use fault::{Fault, Trigger};
 pub use transcribe::TranscriberConfig;
 
 use crate::provider::ApiKey;
+/// Which provider a mock plays: the same names as the real ones.
+pub use crate::provider::Hosted as MockProvider;
 
 /// Pause after a failed accept; long enough to let descriptors free up, short enough
 /// that a transient error costs clients nothing they would notice.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-
-/// Which provider a mock plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MockProvider {
-    /// Deepgram live streaming, `/v1/listen`.
-    Deepgram,
-    /// AssemblyAI Universal-Streaming v3, `/v3/ws`.
-    AssemblyAi,
-}
-
-impl MockProvider {
-    /// `deepgram` or `assemblyai`, the dialect names.
-    pub fn name(self) -> &'static str {
-        match self {
-            MockProvider::Deepgram => "deepgram",
-            MockProvider::AssemblyAi => "assemblyai",
-        }
-    }
-}
-
-impl std::str::FromStr for MockProvider {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "deepgram" => Ok(MockProvider::Deepgram),
-            "assemblyai" => Ok(MockProvider::AssemblyAi),
-            other => Err(format!("unknown provider `{other}`; expected deepgram or assemblyai")),
-        }
-    }
-}
-
-impl fmt::Display for MockProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// How a mock provider behaves.
 ///

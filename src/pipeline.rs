@@ -1,29 +1,69 @@
 //! Whole-pipeline timing: how long after audio goes out do transcripts come back.
 //!
-//! A [`Timeline`] is told when each chunk was sent (and up to which audio time it
+//! A [`Timeline`] knows where speech ends in the audio being streamed
+//! ([`speech_ends`]), is told when each chunk was sent (and up to which audio time it
 //! reaches) and when each event arrived; from that it derives, per session:
 //!
 //! - **time to first partial**: from the first audio sent to the first non-empty
 //!   transcript (partial or final): what a user waits before words appear;
-//! - **final latency**, per final: from the moment the client sent the audio at the
-//!   final's end (the latest audio it covers) to the final's arrival. This is Deepgram's
-//!   "audio cursor minus transcript cursor" taken at each final: the provider's
-//!   processing plus the transport, excluding how long the user spoke;
+//! - **final latency**, per utterance: from the moment the client sent the audio where
+//!   the speech ended to the arrival of the first final that covers it. That is what a
+//!   user waits after they stop talking: the provider's endpointing (the silence it
+//!   waits for), its processing and the transport;
 //! - **transcription rate**: transcript events per second of session.
 //!
-//! It does no I/O and reads no clock: callers pass instants, so tests use synthetic ones
-//! and benches the session's own. Histograms and reports belong to whoever aggregates
-//! many timelines.
+//! Speech ends come from the audio itself (the mocks' energy detector: a voiced run
+//! followed by [`PAUSE`]), not from the provider, so the figure means the same for every
+//! provider. The timeline does no I/O and reads no clock: callers pass instants, so
+//! tests use synthetic ones; the session that streams and fills it is a separate step.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::encode::{AudioFormat, ChunkEncoder};
 use crate::provider::Event;
+use crate::server::mock::transcribe::{Output, Transcriber, TranscriberConfig};
+
+/// The silence after voiced audio that ends an utterance for [`speech_ends`]: shorter
+/// gaps are between words. 300 ms is Deepgram's usual endpointing and below
+/// AssemblyAI's 400 ms turn silence.
+pub const PAUSE: Duration = Duration::from_millis(300);
+
+/// How far a final's end may fall short of a speech end and still cover it. Providers
+/// place a word's end where the word stops being recognisable, up to a few frames before
+/// its energy fades; 300 ms is far above that and far below a pause between sentences.
+pub const COVER_TOLERANCE: Duration = Duration::from_millis(300);
+
+/// Audio times at which speech ends in `samples` (interleaved, in `format`): the end of
+/// every voiced run followed by at least [`PAUSE`] of silence, and of the last one.
+pub fn speech_ends(samples: &[f32], format: AudioFormat) -> Vec<Duration> {
+    let config = TranscriberConfig { endpoint: PAUSE, ..TranscriberConfig::default() };
+    let mut detector = Transcriber::new(config, format.sample_rate(), format.channels());
+    let mut outputs = Vec::new();
+    // One encode of the whole signal: this runs once per session, before any timing.
+    let spec = format.chunk_ms(1000).expect("1 s is whole frames at any rate");
+    let mut encoder = ChunkEncoder::new(spec);
+    for chunk in encoder.chunks(samples) {
+        detector.push(&chunk, &mut outputs);
+    }
+    detector.flush(&mut outputs);
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Final(span, _) => span.words.last().map(|w| w.end),
+            _ => None,
+        })
+        .collect()
+}
 
 /// Send and receive instants of one session. See the module doc.
 #[derive(Debug, Default, Clone)]
 pub struct Timeline {
+    /// Where speech ends in the audio, ascending.
+    speech_ends: Vec<Duration>,
+    /// How many of `speech_ends` a final has covered so far.
+    covered: usize,
     /// `(audio end, sent at)` per chunk, in sending order (audio end never decreases).
     sent: Vec<(Duration, Instant)>,
     first_transcript: Option<Instant>,
@@ -38,8 +78,10 @@ pub struct Timeline {
 pub struct PipelineReport {
     /// First audio sent → first non-empty transcript; `None` if none arrived.
     pub first_partial: Option<Duration>,
-    /// One latency per non-empty final, in arrival order.
+    /// One latency per utterance a final covered, in audio order.
     pub final_latencies: Vec<Duration>,
+    /// Utterances (speech ends) no final covered: lost, or still pending at the end.
+    pub uncovered: usize,
     /// Transcript events (partial and final) received.
     pub transcripts: usize,
     /// Transcript events per second, from the first audio sent to the last event.
@@ -47,9 +89,10 @@ pub struct PipelineReport {
 }
 
 impl Timeline {
-    /// An empty timeline.
-    pub fn new() -> Self {
-        Self::default()
+    /// A timeline for audio whose speech ends at `speech_ends` (see [`speech_ends`]).
+    pub fn new(mut speech_ends: Vec<Duration>) -> Self {
+        speech_ends.sort_unstable();
+        Timeline { speech_ends, ..Self::default() }
     }
 
     /// Records that a chunk reaching audio time `audio_end` went out at `at`.
@@ -67,10 +110,17 @@ impl Timeline {
             return;
         }
         self.first_transcript.get_or_insert(at);
-        if t.is_final
-            && let Some(sent) = self.sent_at(t.end)
-        {
-            self.finals.push(at.saturating_duration_since(sent));
+        if !t.is_final {
+            return;
+        }
+        // Every speech end this final reaches is covered now. A formatted copy of a
+        // final (AssemblyAI's `format_turns`) reaches nothing new, so it counts once.
+        let reach = t.end + COVER_TOLERANCE;
+        while let Some(&end) = self.speech_ends.get(self.covered).filter(|&&e| e <= reach) {
+            if let Some(sent) = self.sent_at(end) {
+                self.finals.push(at.saturating_duration_since(sent));
+            }
+            self.covered += 1;
         }
     }
 
@@ -86,6 +136,7 @@ impl Timeline {
                 .zip(self.first_transcript)
                 .map(|(sent, got)| got.saturating_duration_since(sent)),
             final_latencies: self.finals.clone(),
+            uncovered: self.speech_ends.len() - self.covered,
             transcripts: self.transcripts,
             transcripts_per_second: if span.is_zero() {
                 0.0
@@ -96,10 +147,24 @@ impl Timeline {
     }
 
     /// When the audio at `audio_time` went out: the first chunk reaching it, or the last
-    /// chunk if a final claims audio beyond what was sent (a flush on close).
+    /// chunk if the audio ends before it.
     fn sent_at(&self, audio_time: Duration) -> Option<Instant> {
         let i = self.sent.partition_point(|&(end, _)| end < audio_time);
         self.sent.get(i).or(self.sent.last()).map(|&(_, at)| at)
+    }
+}
+
+impl PipelineReport {
+    /// The median final latency, if any final arrived.
+    pub fn final_p50(&self) -> Option<Duration> {
+        let mut sorted = self.final_latencies.clone();
+        sorted.sort_unstable();
+        sorted.get(sorted.len().saturating_sub(1) / 2).copied()
+    }
+
+    /// The slowest final.
+    pub fn final_max(&self) -> Option<Duration> {
+        self.final_latencies.iter().max().copied()
     }
 }
 
@@ -116,9 +181,10 @@ mod tests {
         Event::Transcript(Transcript { text: text.into(), is_final, end, ..Transcript::default() })
     }
 
-    /// Chunks of 100 ms sent every 100 ms from t0; events at chosen instants.
-    fn paced(t0: Instant, chunks: u64) -> Timeline {
-        let mut timeline = Timeline::new();
+    /// Chunks of 100 ms sent every 100 ms from t0 (chunk k reaches 100(k+1) ms and goes
+    /// out at 100k ms), for audio whose speech ends at `ends` ms.
+    fn paced(t0: Instant, chunks: u64, ends: &[u64]) -> Timeline {
+        let mut timeline = Timeline::new(ends.iter().copied().map(ms).collect());
         for i in 1..=chunks {
             timeline.audio_sent(ms(100 * i), t0 + ms(100 * (i - 1)));
         }
@@ -126,9 +192,23 @@ mod tests {
     }
 
     #[test]
+    fn speech_ends_are_found_in_the_audio() {
+        let format = AudioFormat::PIPELINE;
+        let tone =
+            |ms: usize| (0..ms * 16).map(|n| (n as f32 * 0.1).sin() * 0.5).collect::<Vec<f32>>();
+        let silence = |ms: usize| vec![0.0f32; ms * 16];
+        // Speech, a 100 ms gap (between words), speech, a 500 ms pause, speech to the end.
+        let audio = [tone(400), silence(100), tone(300), silence(500), tone(200)].concat();
+        assert_eq!(speech_ends(&audio, format), [ms(800), ms(1_500)]);
+        assert!(speech_ends(&silence(1_000), format).is_empty());
+        let fixture = crate::signal::speech(format).unwrap();
+        assert_eq!(speech_ends(&fixture, format).len(), 2, "two sentences");
+    }
+
+    #[test]
     fn first_partial_counts_from_the_first_audio_and_skips_empty_ones() {
         let t0 = Instant::now();
-        let mut timeline = paced(t0, 10);
+        let mut timeline = paced(t0, 10, &[]);
         timeline.event(&transcript("", false, ms(200)), t0 + ms(250));
         timeline.event(&Event::SpeechStarted { at: ms(100) }, t0 + ms(260));
         timeline.event(&transcript("the", false, ms(300)), t0 + ms(420));
@@ -137,24 +217,39 @@ mod tests {
     }
 
     #[test]
-    fn final_latency_counts_from_when_its_last_audio_went_out() {
+    fn final_latency_counts_from_when_the_end_of_speech_went_out() {
         let t0 = Instant::now();
-        let mut timeline = paced(t0, 10);
-        // Audio up to 650 ms went out with the chunk ending at 700 ms, sent at t0 + 600.
-        timeline.event(&transcript("the quick", true, ms(650)), t0 + ms(830));
-        // Exactly on a chunk boundary: the chunk ending at 300 ms, sent at t0 + 200.
-        timeline.event(&transcript("brown", true, ms(300)), t0 + ms(900));
-        // Beyond the audio sent (a flush on close): the last chunk, sent at t0 + 900.
-        timeline.event(&transcript("fox", true, ms(5_000)), t0 + ms(1_000));
-        // Empty finals (endpointing on silence) are not latencies of anything said.
-        timeline.event(&transcript("", true, ms(900)), t0 + ms(1_100));
-        assert_eq!(timeline.report().final_latencies, [ms(230), ms(700), ms(100)]);
+        // Speech ends at 250 ms (sent with the chunk reaching 300 ms, at t0 + 200) and at
+        // 650 ms (the chunk reaching 700 ms, at t0 + 600).
+        let mut timeline = paced(t0, 10, &[250, 650]);
+        // Partials and empty finals cover nothing.
+        timeline.event(&transcript("the", false, ms(600)), t0 + ms(400));
+        timeline.event(&transcript("", true, ms(600)), t0 + ms(410));
+        // A final whose end falls just short of the speech end still covers it.
+        timeline.event(&transcript("the quick", true, ms(200)), t0 + ms(500));
+        // A formatted copy of the same final covers nothing new.
+        timeline.event(&transcript("The quick.", true, ms(200)), t0 + ms(520));
+        // A final that ends beyond the audio sent covers the second utterance.
+        timeline.event(&transcript("brown fox", true, ms(5_000)), t0 + ms(1_000));
+        let report = timeline.report();
+        assert_eq!(report.final_latencies, [ms(300), ms(400)]);
+        assert_eq!(report.uncovered, 0);
+    }
+
+    #[test]
+    fn one_final_can_cover_several_utterances_and_some_stay_uncovered() {
+        let t0 = Instant::now();
+        let mut timeline = paced(t0, 30, &[250, 650, 2_000]);
+        timeline.event(&transcript("the quick brown", true, ms(700)), t0 + ms(900));
+        let report = timeline.report();
+        assert_eq!(report.final_latencies, [ms(700), ms(300)]);
+        assert_eq!(report.uncovered, 1);
     }
 
     #[test]
     fn rate_is_transcripts_over_the_session_span() {
         let t0 = Instant::now();
-        let mut timeline = paced(t0, 2);
+        let mut timeline = paced(t0, 2, &[]);
         for i in 1..=4 {
             timeline.event(&transcript("w", false, ms(100)), t0 + ms(500 * i));
         }
@@ -165,12 +260,27 @@ mod tests {
     }
 
     #[test]
+    fn median_and_max_of_finals() {
+        let t0 = Instant::now();
+        // Speech ends further apart than the tolerance, sent at 0, 500 and 1000 ms.
+        let mut timeline = paced(t0, 20, &[100, 600, 1_100]);
+        for (end, got) in [(100, 400), (600, 650), (1_100, 2_000)] {
+            timeline.event(&transcript("w", true, ms(end)), t0 + ms(got));
+        }
+        let report = timeline.report();
+        // Latencies 400, 150 and 1000 ms.
+        assert_eq!((report.final_p50(), report.final_max()), (Some(ms(400)), Some(ms(1_000))));
+        assert_eq!(Timeline::default().report().final_p50(), None);
+    }
+
+    #[test]
     fn nothing_sent_or_received_reports_nothing() {
-        let report = Timeline::new().report();
+        let report = Timeline::new(vec![ms(100)]).report();
         assert_eq!(report.first_partial, None);
         assert!(report.final_latencies.is_empty());
+        assert_eq!(report.uncovered, 1);
         assert_eq!(report.transcripts_per_second, 0.0);
-        let mut deaf = paced(Instant::now(), 3);
+        let mut deaf = paced(Instant::now(), 3, &[]);
         deaf.event(&Event::Closed { code: 1011, reason: "x".into() }, Instant::now());
         assert_eq!(deaf.report().first_partial, None);
     }

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use sttbench::server::echo::{self, EchoConfig};
 use sttbench::server::mock::{self, Fault, MockConfig, MockProvider, tls::SelfSigned};
+use sttbench::session::run::{self, Source, StreamOptions};
 use sttbench::signal::Signal;
 
 /// Measure, and guard against regressions in, a real-time speech-to-text client's audio
@@ -26,6 +28,40 @@ struct Cli {
 enum Command {
     /// List the built-in test signals and what each one is.
     Signals,
+    /// Run the echo socket: every WebSocket frame comes back as it went. Ctrl-C stops it.
+    Echo {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: SocketAddr,
+        /// Largest message accepted, in bytes; a bigger one closes the connection (1009).
+        #[arg(long, default_value_t = EchoConfig::default().get_max_message_size())]
+        max_message_bytes: usize,
+    },
+    /// Stream audio to an echo peer, show progress, and print latency and throughput.
+    Stream {
+        /// The peer, e.g. the URL `sttbench echo` printed.
+        #[arg(long)]
+        url: String,
+        /// A built-in signal to stream (see `sttbench signals`).
+        #[arg(long, default_value = "speech", conflicts_with = "wav")]
+        signal: Signal,
+        /// A WAV file to stream instead, converted to 16 kHz mono.
+        #[arg(long)]
+        wav: Option<PathBuf>,
+        /// Audio per chunk, in milliseconds.
+        #[arg(long, default_value_t = 20)]
+        chunk_ms: u64,
+        /// How much audio: 500ms, 10s, 2m or seconds (default: 10 s of a signal, all of
+        /// a WAV file).
+        #[arg(long, value_parser = run::parse_duration)]
+        duration: Option<Duration>,
+        /// Send each chunk at its audio time instead of as fast as possible.
+        #[arg(long)]
+        realtime: bool,
+        /// Print the summary as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve a mock provider (deepgram or assemblyai) until Ctrl-C.
     Mock {
         /// Which provider to play: deepgram or assemblyai.
@@ -49,16 +85,55 @@ enum Command {
     },
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() {
     // tungstenite logs the raw upgrade request at TRACE, the Authorization header (the
     // API key) included; cap that one target whatever RUST_LOG says.
     let filter = tracing_subscriber::EnvFilter::from_default_env()
         .add_directive("tungstenite::handshake::client=debug".parse().expect("a valid directive"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    match Cli::parse().command {
+    if let Err(e) = try_main(Cli::parse().command) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn try_main(command: Command) -> Result<(), Box<dyn std::error::Error>> {
+    // One thread: the echo socket and the client are latency-bound, not CPU-bound.
+    let runtime = || tokio::runtime::Builder::new_current_thread().enable_all().build();
+    match command {
         Command::Signals => {
             for s in Signal::ALL {
                 println!("{:<9} {}", s.name(), s.description());
+            }
+        }
+        Command::Echo { listen, max_message_bytes } => runtime()?.block_on(async {
+            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+                format!(
+                    "cannot listen on {listen}: {e}; pass --listen 127.0.0.1:0 for any free port"
+                )
+            })?;
+            println!("echo socket on ws://{} (Ctrl-C to stop)", listener.local_addr()?);
+            let config = EchoConfig::default().max_message_size(max_message_bytes);
+            echo::run(listener, config, tokio::signal::ctrl_c()).await;
+            println!("echo socket stopped");
+            Ok::<_, Box<dyn std::error::Error>>(())
+        })?,
+        Command::Stream { url, signal, wav, chunk_ms, duration, realtime, json } => {
+            let source = wav.map_or(Source::Signal(signal), Source::Wav);
+            let options = StreamOptions::new(url)
+                .source(source)
+                .chunk(Duration::from_millis(chunk_ms))
+                .duration(duration)
+                .realtime(realtime);
+            let progress =
+                indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:40}] {pos}/{len} chunks {per_sec}",
+                )?);
+            let summary = runtime()?.block_on(run::stream(&options, &progress))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                println!("{summary}");
             }
         }
         Command::Mock { provider, listen, tls, cert_out, delay_ms, fault } => {
@@ -73,8 +148,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 config = config.tls(Some(cert.server_config()?));
                 scheme = "wss";
             }
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async {
+            runtime()?.block_on(async {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 let server = sttbench::server::spawn(listener, |l, s| mock::run(l, config, s))?;
                 println!("{provider} mock listening on {scheme}://{}", server.addr());

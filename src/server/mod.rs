@@ -9,6 +9,7 @@
 //!
 //! Servers never decide anything the client does.
 
+pub mod echo;
 pub mod mock;
 
 use std::future::Future;

@@ -15,7 +15,14 @@
 //! Speech ends come from the audio itself (the mocks' energy detector: a voiced run
 //! followed by [`PAUSE`]), not from the provider, so the figure means the same for every
 //! provider. The timeline does no I/O and reads no clock: callers pass instants, so
-//! tests use synthetic ones; the session that streams and fills it is a separate step.
+//! tests use synthetic ones. [`run`] streams audio through a
+//! [`Session`](crate::session::Session) to a provider or its mock and fills a timeline.
+
+pub mod compare;
+mod measure;
+
+pub use compare::{Target, compare, run_hosted};
+pub use measure::{PipelineOptions, PipelineRun, run};
 
 use std::time::Duration;
 
@@ -165,6 +172,57 @@ impl PipelineReport {
     /// The slowest final.
     pub fn final_max(&self) -> Option<Duration> {
         self.final_latencies.iter().max().copied()
+    }
+}
+
+/// `d` in milliseconds with one decimal, or `-` when there is none.
+fn ms(d: Option<Duration>) -> String {
+    d.map_or_else(|| "-".to_string(), |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
+}
+
+/// One row per run, side by side: the comparison `sttbench stream` prints for several
+/// providers.
+pub fn table(runs: &[PipelineRun]) -> String {
+    let mut out = format!(
+        "{:<12} {:>14} {:>16} {:>16} {:>7} {:>14}\n",
+        "provider", "first partial", "final p50", "final max", "finals", "transcripts/s"
+    );
+    for run in runs {
+        let p = &run.pipeline;
+        out.push_str(&format!(
+            "{:<12} {:>14} {:>16} {:>16} {:>7} {:>14.1}\n",
+            run.provider,
+            ms(p.first_partial),
+            ms(p.final_p50()),
+            ms(p.final_max()),
+            run.finals.len(),
+            p.transcripts_per_second
+        ));
+    }
+    out
+}
+
+impl std::fmt::Display for PipelineRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = &self.pipeline;
+        writeln!(f, "provider       {}", self.provider)?;
+        writeln!(f, "first partial  {}", ms(p.first_partial))?;
+        writeln!(
+            f,
+            "final latency  p50 {}, max {} over {} utterances ({} without a final)",
+            ms(p.final_p50()),
+            ms(p.final_max()),
+            p.final_latencies.len(),
+            p.uncovered
+        )?;
+        writeln!(f, "transcripts    {} ({:.1}/s)", p.transcripts, p.transcripts_per_second)?;
+        for text in &self.finals {
+            writeln!(f, "final          {text}")?;
+        }
+        if let Some((code, reason)) = &self.server_close {
+            writeln!(f, "server close   {code} {reason}")?;
+        }
+        write!(f, "{}", self.session)
     }
 }
 

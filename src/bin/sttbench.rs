@@ -118,11 +118,19 @@ impl Peer {
 }
 
 fn main() {
+    use tracing_subscriber::prelude::*;
     // tungstenite logs the raw upgrade request at TRACE, the Authorization header (the
-    // API key) included; cap that one target whatever RUST_LOG says (tests/secrets.rs).
-    let filter = tracing_subscriber::EnvFilter::from_default_env()
-        .add_directive("tungstenite::handshake::client=debug".parse().expect("a valid directive"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // API key) included: drop that one event whatever RUST_LOG says (tests/secrets.rs).
+    // A filter, not an EnvFilter directive, which would also switch the target on.
+    let no_raw_handshake = tracing_subscriber::filter::filter_fn(|meta| {
+        !(*meta.level() == tracing::Level::TRACE
+            && meta.target().starts_with("tungstenite::handshake::client"))
+    });
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_filter(no_raw_handshake);
+    tracing_subscriber::registry().with(logs).init();
     if let Err(e) = try_main(Cli::parse().command) {
         eprintln!("error: {e}");
         std::process::exit(1);

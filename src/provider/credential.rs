@@ -8,9 +8,9 @@
 //! `http`'s `Debug` hides them.
 //!
 //! One leak is outside our code: tungstenite logs the raw upgrade request, headers
-//! included, at TRACE under `tungstenite::handshake::client`. The `sttbench` binary caps
-//! that target at DEBUG whatever `RUST_LOG` says; a program embedding this crate with its
-//! own logger should do the same.
+//! included, at TRACE under `tungstenite::handshake::client`. The `sttbench` binary drops
+//! that target's TRACE events whatever `RUST_LOG` says (`tests/secrets.rs` checks it); a
+//! program embedding this crate with its own logger should do the same.
 //!
 //! This module does not mint temporary tokens.
 

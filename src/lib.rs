@@ -13,12 +13,15 @@
 //!   [`bytes::Bytes`] without per-chunk allocation, downmix, resampling, WAV input.
 //! - [`bmf`]: the one result format, Bencher Metric Format JSON, that every measurement
 //!   which can regress is written in.
+//! - [`baseline`]: criterion output, instruction counts and BMF read into one result set,
+//!   baseline files, the comparison that judges each measure by its nature, and reports.
 //! - [`provider`]: dialects (echo, Deepgram, AssemblyAI): URLs, auth, control messages,
 //!   server frames → one [`provider::Event`] enum, close codes → typed errors.
 //! - [`server`]: local peers (echo socket, mock providers, impairment proxy), each a
 //!   `run(listener, shutdown)` plus a [`server::ServerHandle`].
 //! - [`error`]: the crate's error type; every variant says what the caller should do.
 
+pub mod baseline;
 pub mod bmf;
 pub mod encode;
 pub mod error;

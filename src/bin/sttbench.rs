@@ -3,7 +3,12 @@
 //! It parses flags, sets up logging and calls the library; anything a test needs to
 //! reach lives in the library.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
+use sttbench::baseline::{
+    self, Baseline, Comparison, Metadata, Settings, Tolerance, report::Report,
+};
 use sttbench::signal::Signal;
 
 /// Measure, and guard against regressions in, a real-time speech-to-text client's audio
@@ -21,18 +26,171 @@ struct Cli {
 enum Command {
     /// List the built-in test signals and what each one is.
     Signals,
+    /// Compare two result sets and judge every benchmark.
+    ///
+    /// OLD and NEW are each a baseline file, a BMF file or a criterion output directory.
+    /// Prints a markdown report. Exit status: 0 nothing regressed, 1 something regressed,
+    /// 2 an input is missing, corrupt or of another schema (the message names it).
+    Compare(CompareArgs),
+    /// Build result and baseline files.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
 }
+
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    /// The reference results (usually `baselines/<name>.json`).
+    old: PathBuf,
+    /// The results under test.
+    new: PathBuf,
+    /// A second measurement of the new build: flagged timings fail only if they regress
+    /// here too.
+    #[arg(long, value_name = "PATH")]
+    rerun: Option<PathBuf>,
+    /// Timings whose whole change interval stays within ± this percentage are unchanged.
+    #[arg(long, value_name = "PERCENT", default_value_t = 5.0)]
+    noise_threshold: f64,
+    /// A count measure's tolerance, `MEASURE=1%` or `MEASURE=+3`; repeatable. Defaults:
+    /// instructions 1 %, other counts exact.
+    #[arg(long, value_name = "MEASURE=TOLERANCE", value_parser = parse_tolerance)]
+    tolerance: Vec<(String, Tolerance)>,
+    /// Also write the markdown report here.
+    #[arg(long, value_name = "PATH")]
+    markdown: Option<PathBuf>,
+    /// Also write the JSON report here.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Write the criterion filter for re-running the flagged timings (and their floors)
+    /// here; the file is empty when nothing needs a re-run.
+    #[arg(long, value_name = "PATH")]
+    rerun_filter: Option<PathBuf>,
+    /// Do not print the markdown report.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum BaselineCommand {
+    /// Merge results into one file: a baseline with metadata, or plain BMF.
+    Collect {
+        /// A criterion output directory (e.g. target/criterion); repeatable.
+        #[arg(long, value_name = "DIR")]
+        criterion: Vec<PathBuf>,
+        /// A gungraun output directory (e.g. target/gungraun); repeatable.
+        #[arg(long, value_name = "DIR")]
+        gungraun: Vec<PathBuf>,
+        /// A BMF file (e.g. target/sttbench/memory.json); repeatable.
+        #[arg(long, value_name = "FILE")]
+        bmf: Vec<PathBuf>,
+        /// Where to write.
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        /// Write plain BMF (for bencher.dev and other tools) instead of a baseline.
+        #[arg(long)]
+        plain: bool,
+        /// The commit measured.
+        #[arg(long, env = "STTBENCH_COMMIT", default_value = "unknown")]
+        commit: String,
+        /// The compiler (`rustc -V`).
+        #[arg(long, env = "STTBENCH_RUSTC", default_value = "unknown")]
+        rustc: String,
+        /// A bench setting to record, `KEY=VALUE`; repeatable.
+        #[arg(long, value_name = "KEY=VALUE", value_parser = parse_setting)]
+        setting: Vec<(String, String)>,
+    },
+}
+
+fn parse_tolerance(s: &str) -> Result<(String, Tolerance), String> {
+    let (measure, tolerance) =
+        s.split_once('=').ok_or("expected MEASURE=TOLERANCE, e.g. instructions=1%")?;
+    Ok((measure.to_owned(), tolerance.parse()?))
+}
+
+fn parse_setting(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or("expected KEY=VALUE")?;
+    Ok((k.to_owned(), v.to_owned()))
+}
+
+/// Exit status for input the tool cannot judge, distinct from "regressed" (1).
+const BROKEN: i32 = 2;
 
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let status = match Cli::parse().command {
         Command::Signals => {
             for s in Signal::ALL {
                 println!("{s}");
             }
+            Ok(0)
+        }
+        Command::Compare(args) => compare(args),
+        Command::Baseline(BaselineCommand::Collect {
+            criterion,
+            gungraun,
+            bmf,
+            out,
+            plain,
+            commit,
+            rustc,
+            setting,
+        }) => {
+            let inputs = criterion
+                .into_iter()
+                .map(baseline::Input::Criterion)
+                .chain(gungraun.into_iter().map(baseline::Input::Gungraun))
+                .chain(bmf.into_iter().map(baseline::Input::Bmf));
+            baseline::collect(inputs).and_then(|results| {
+                if plain {
+                    return results.write(&out).map(|()| 0);
+                }
+                let mut metadata = Metadata::detect(commit, rustc);
+                metadata.settings.extend(setting);
+                Baseline::new(metadata, results).write(&out).map(|()| 0)
+            })
+        }
+    };
+    match status {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            std::process::exit(BROKEN);
         }
     }
+}
+
+fn compare(args: CompareArgs) -> sttbench::Result<i32> {
+    let old = baseline::load(&args.old)?;
+    let new = baseline::load(&args.new)?;
+    let mut settings = Settings::default().noise_threshold(args.noise_threshold / 100.0);
+    for (measure, tolerance) in args.tolerance {
+        settings = settings.tolerance(measure, tolerance);
+    }
+    let mut comparison = Comparison::new(&old.results, &new.results, settings);
+    if let Some(filter) = &args.rerun_filter {
+        let text = comparison.rerun_filter().unwrap_or_default();
+        std::fs::write(filter, text).map_err(|e| {
+            sttbench::error::FileError::new(
+                filter,
+                "cannot write the re-run filter",
+                Some(Box::new(e) as _),
+            )
+        })?;
+    }
+    if let Some(rerun) = &args.rerun {
+        comparison.confirm(&old.results, &baseline::load(rerun)?.results);
+    }
+    let report = Report { comparison: &comparison, old: &old, new: &new };
+    report.write(args.markdown.as_deref(), args.json.as_deref())?;
+    if !args.quiet {
+        print!("{}", report.markdown());
+    }
+    Ok(report.exit_code())
 }

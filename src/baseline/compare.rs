@@ -1,0 +1,467 @@
+//! The verdict engine: two result sets in, one judged row per benchmark and measure out.
+//!
+//! Each measure is judged by its nature ([`Kind::of`]):
+//!
+//! - **Counts** (instructions, allocations, bytes) are exact, so they are compared
+//!   exactly against a [`Tolerance`]: `new > old + tolerance` is a regression, whatever
+//!   the machine was doing.
+//! - **Timings** are estimates with confidence intervals. A timing regresses only when the
+//!   *whole* interval of its change lies above the noise threshold (default 5 %), and,
+//!   where the same run measured a floor ([`FloorRule`]: memcpy of the same bytes next to
+//!   encoding, raw TCP next to the WebSocket round trip), the change is that of the ratio
+//!   bench ÷ floor, so a slower machine or a busy neighbour, which slows both, cancels out.
+//!   A flagged timing must then reproduce on a re-run ([`Comparison::confirm`]).
+//! - **Derived** measures (throughput, the same number as the latency seen the other way
+//!   up) are not judged twice and do not appear in the comparison.
+//!
+//! Benchmarks present on one side only are reported as new or missing, never failed.
+//! Every gated measure is lower-is-better. This module does not read files or print.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::baseline::criterion::LATENCY;
+use crate::bmf::{Bmf, Metric};
+
+/// How a measure is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A wall-clock estimate with a confidence interval: judged with the noise threshold.
+    Timing,
+    /// An exact count: judged against a tolerance.
+    Count,
+    /// Derived from another measure (a rate from a time): reported in BMF, not judged.
+    Derived,
+}
+
+impl Kind {
+    /// The kind of a measure, by its BMF name: `latency` and `*-latency`/`*-ns`/`*-us` are
+    /// timings, `*-per-second` and `throughput` are derived, anything else is a count.
+    pub fn of(measure: &str) -> Kind {
+        let timing_suffixes = ["-latency", "-ns", "-us", "-ms"];
+        if measure == LATENCY || timing_suffixes.iter().any(|s| measure.ends_with(s)) {
+            Kind::Timing
+        } else if measure == "throughput" || measure.ends_with("-per-second") {
+            Kind::Derived
+        } else {
+            Kind::Count
+        }
+    }
+}
+
+/// How much a count may rise before it is a regression.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tolerance {
+    /// A fraction of the old value (`0.01` = 1 %). Written `1%` on the command line.
+    Relative(f64),
+    /// An absolute amount (`0` = exactly equal or lower). Written `0` or `+3`.
+    Absolute(f64),
+}
+
+impl Tolerance {
+    /// The highest new value that still passes against `old`.
+    pub fn limit(self, old: f64) -> f64 {
+        match self {
+            Tolerance::Relative(f) => old * (1.0 + f),
+            Tolerance::Absolute(a) => old + a,
+        }
+    }
+}
+
+impl FromStr for Tolerance {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!("`{s}` is not a tolerance; write a percentage (`1%`) or an amount (`0`, `+3`)")
+        };
+        let (number, relative) = match s.trim().strip_suffix('%') {
+            Some(pct) => (pct, true),
+            None => (s.trim(), false),
+        };
+        let n: f64 = number.trim_start_matches('+').parse().map_err(|_| bad())?;
+        if !n.is_finite() || n < 0.0 {
+            return Err(bad());
+        }
+        Ok(if relative { Tolerance::Relative(n / 100.0) } else { Tolerance::Absolute(n) })
+    }
+}
+
+impl fmt::Display for Tolerance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tolerance::Relative(r) => write!(f, "{}%", r * 100.0),
+            Tolerance::Absolute(a) => write!(f, "+{a}"),
+        }
+    }
+}
+
+/// "Benchmarks `<group>/<function>/<value>` are normalised by `<group>/<floor>/<value>`".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FloorRule {
+    /// The criterion group, e.g. `encode_s16le`.
+    pub group: String,
+    /// The one function normalised, or `None` for every function in the group.
+    pub function: Option<String>,
+    /// The floor's function name within the group, e.g. `memcpy_floor`.
+    pub floor: String,
+}
+
+impl FloorRule {
+    /// The floors of the benchmark names README documents: `encode_s16le/*` ÷
+    /// `encode_s16le/memcpy_floor/<same ms>`, `send/echo_rtt/<ms>` ÷ `send/tcp_floor/<ms>`.
+    pub fn defaults() -> Vec<FloorRule> {
+        vec![
+            FloorRule {
+                group: "encode_s16le".into(),
+                function: None,
+                floor: "memcpy_floor".into(),
+            },
+            FloorRule {
+                group: "send".into(),
+                function: Some("echo_rtt".into()),
+                floor: "tcp_floor".into(),
+            },
+        ]
+    }
+}
+
+/// What the comparison tolerates; see the module docs for how each is used.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Settings {
+    /// Timings whose whole change interval stays within ± this fraction are unchanged.
+    /// Default `0.05` (5 %): on a shared 2-core machine the same binary drifts by several
+    /// percent between runs; criterion's 1 % flags that drift as change.
+    pub noise_threshold: f64,
+    /// Per-measure count tolerances. Default: `instructions` 1 % (exact per binary, but
+    /// unrelated code moves inlining and layout by a fraction of a percent).
+    pub tolerances: BTreeMap<String, Tolerance>,
+    /// The tolerance of counts not listed in `tolerances`. Default: exact (`+0`), so one
+    /// more allocation per chunk is a regression.
+    pub default_tolerance: Tolerance,
+    /// Which benchmarks are normalised by which floor. Default: [`FloorRule::defaults`].
+    pub floors: Vec<FloorRule>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            noise_threshold: 0.05,
+            tolerances: BTreeMap::from([("instructions".to_owned(), Tolerance::Relative(0.01))]),
+            default_tolerance: Tolerance::Absolute(0.0),
+            floors: FloorRule::defaults(),
+        }
+    }
+}
+
+impl Settings {
+    /// Sets [`Self::noise_threshold`] (a fraction: `0.05` = 5 %).
+    pub fn noise_threshold(mut self, fraction: f64) -> Self {
+        self.noise_threshold = fraction;
+        self
+    }
+
+    /// Sets the tolerance of one count measure, see [`Self::tolerances`].
+    pub fn tolerance(mut self, measure: impl Into<String>, tolerance: Tolerance) -> Self {
+        self.tolerances.insert(measure.into(), tolerance);
+        self
+    }
+
+    fn tolerance_of(&self, measure: &str) -> Tolerance {
+        self.tolerances.get(measure).copied().unwrap_or(self.default_tolerance)
+    }
+
+    /// The floor benchmark `benchmark` is normalised by, if a rule covers it.
+    pub fn floor_of(&self, benchmark: &str) -> Option<String> {
+        let mut parts = benchmark.split('/');
+        let (group, function, value) = (parts.next()?, parts.next()?, parts.next()?);
+        self.floors
+            .iter()
+            .find(|r| {
+                r.group == group
+                    && r.floor != function
+                    && r.function.as_deref().is_none_or(|f| f == function)
+            })
+            .map(|r| format!("{group}/{}/{value}", r.floor))
+    }
+
+    /// Whether `benchmark` is itself a floor (a reference, not code under test).
+    pub fn is_floor(&self, benchmark: &str) -> bool {
+        let mut parts = benchmark.split('/');
+        let (group, function) = (parts.next(), parts.next());
+        self.floors
+            .iter()
+            .any(|r| Some(r.group.as_str()) == group && Some(r.floor.as_str()) == function)
+    }
+}
+
+/// The judgement on one benchmark's measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Worse beyond the tolerance or noise threshold (and, for a re-run timing, again).
+    Regressed,
+    /// A timing that looked regressed but did not reproduce on the re-run: not a failure.
+    NotReproduced,
+    /// In the old results only.
+    Missing,
+    /// In the new results only.
+    New,
+    /// Within tolerance or noise.
+    Unchanged,
+    /// A floor's own timing: a reference for the machine, reported, never judged.
+    Floor,
+    /// Better beyond the tolerance or noise threshold.
+    Improved,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Regressed => "regressed",
+            Verdict::NotReproduced => "not reproduced",
+            Verdict::Missing => "missing",
+            Verdict::New => "new",
+            Verdict::Unchanged => "unchanged",
+            Verdict::Floor => "floor",
+            Verdict::Improved => "improved",
+        })
+    }
+}
+
+/// One benchmark's measure, old against new.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Row {
+    /// The benchmark ID.
+    pub benchmark: String,
+    /// The BMF measure.
+    pub measure: String,
+    /// How it was judged.
+    pub kind: Kind,
+    /// The old value, if the benchmark existed there.
+    pub old: Option<Metric>,
+    /// The new value, if the benchmark exists now.
+    pub new: Option<Metric>,
+    /// The judged relative change (`0.25` = 25 % worse): of the floor-normalised ratio when
+    /// `floor` is set. `None` when one side is absent or a count rose from zero.
+    pub change: Option<f64>,
+    /// For timings, the conservative interval of `change` from both confidence intervals.
+    pub change_interval: Option<[f64; 2]>,
+    /// The floor benchmark the timing was divided by, in both runs.
+    pub floor: Option<String>,
+    /// For counts, the highest value that passes.
+    pub limit: Option<f64>,
+    /// The judged change on the re-run, for timings that were re-run.
+    pub rerun_change: Option<f64>,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// Every judged row, worst first, and the settings used.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Comparison {
+    /// Rows sorted worst first: regressions by size, then the rest by verdict and change.
+    pub rows: Vec<Row>,
+    /// What was tolerated.
+    pub settings: Settings,
+    /// Whether flagged timings were re-run ([`Comparison::confirm`]).
+    pub rerun: bool,
+}
+
+impl Comparison {
+    /// Judges `new` against `old`.
+    ///
+    /// Inputs are expected to be validated ([`crate::baseline::load`] rejects non-finite
+    /// values and timings that are not positive).
+    pub fn new(old: &Bmf, new: &Bmf, settings: Settings) -> Comparison {
+        let mut keys: Vec<(&str, &str)> = Vec::new();
+        for side in [old, new] {
+            for (bench, measures) in &side.0 {
+                keys.extend(measures.keys().map(|m| (bench.as_str(), m.as_str())));
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let rows = keys
+            .into_iter()
+            .filter(|(_, m)| Kind::of(m) != Kind::Derived)
+            .map(|(b, m)| judge(b, m, old, new, &settings))
+            .collect();
+        let mut comparison = Comparison { rows, settings, rerun: false };
+        comparison.sort();
+        comparison
+    }
+
+    /// Re-judges every regressed timing against `rerun`, a second measurement of the new
+    /// build: it stays regressed only if it regresses again, else it becomes
+    /// [`Verdict::NotReproduced`]. Counts are deterministic and are not re-judged.
+    pub fn confirm(&mut self, old: &Bmf, rerun: &Bmf) {
+        let again = Comparison::new(old, rerun, self.settings.clone());
+        for row in self
+            .rows
+            .iter_mut()
+            .filter(|r| r.kind == Kind::Timing && r.verdict == Verdict::Regressed)
+        {
+            let twin = again
+                .rows
+                .iter()
+                .find(|t| t.benchmark == row.benchmark && t.measure == row.measure);
+            row.rerun_change = twin.and_then(|t| t.change);
+            if twin.is_none_or(|t| t.verdict != Verdict::Regressed) {
+                row.verdict = Verdict::NotReproduced;
+            }
+        }
+        self.rerun = true;
+        self.sort();
+    }
+
+    /// Whether anything regressed: the nightly's exit status 1.
+    pub fn regressed(&self) -> bool {
+        self.rows.iter().any(|r| r.verdict == Verdict::Regressed)
+    }
+
+    /// How many rows have each verdict.
+    pub fn counts(&self) -> BTreeMap<Verdict, usize> {
+        let mut counts = BTreeMap::new();
+        for row in &self.rows {
+            *counts.entry(row.verdict).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// The timing benchmarks flagged as regressed, plus the floors they were divided by:
+    /// what a re-run has to measure again, sorted.
+    pub fn flagged_timings(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| r.kind == Kind::Timing && r.verdict == Verdict::Regressed)
+            .flat_map(|r| std::iter::once(r.benchmark.clone()).chain(r.floor.clone()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// A criterion filter that re-runs exactly [`flagged_timings`](Self::flagged_timings)
+    /// (`^(a|b)$`, regex metacharacters escaped), or `None` when nothing was flagged.
+    pub fn rerun_filter(&self) -> Option<String> {
+        let ids = self.flagged_timings();
+        if ids.is_empty() {
+            return None;
+        }
+        let escaped: Vec<String> = ids
+            .iter()
+            .map(|id| {
+                id.chars().fold(String::new(), |mut s, c| {
+                    if "\\.+*?()|[]{}^$#&-~".contains(c) {
+                        s.push('\\');
+                    }
+                    s.push(c);
+                    s
+                })
+            })
+            .collect();
+        Some(format!("^({})$", escaped.join("|")))
+    }
+
+    fn sort(&mut self) {
+        // Worst first: by verdict, then the larger change first (an unbounded rise, such
+        // as a count leaving zero, first of all), then by name for a stable order.
+        let severity = |r: &Row| -r.change.unwrap_or(f64::INFINITY);
+        self.rows.sort_by(|a, b| {
+            (a.verdict, severity(a))
+                .partial_cmp(&(b.verdict, severity(b)))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| (&a.benchmark, &a.measure).cmp(&(&b.benchmark, &b.measure)))
+        });
+    }
+}
+
+/// Judges one benchmark's measure.
+fn judge(bench: &str, measure: &str, old: &Bmf, new: &Bmf, settings: &Settings) -> Row {
+    let kind = Kind::of(measure);
+    let (o, n) = (old.get(bench, measure), new.get(bench, measure));
+    let mut row = Row {
+        benchmark: bench.to_owned(),
+        measure: measure.to_owned(),
+        kind,
+        old: o,
+        new: n,
+        change: None,
+        change_interval: None,
+        floor: None,
+        limit: None,
+        rerun_change: None,
+        verdict: Verdict::Unchanged,
+    };
+    let (o, n) = match (o, n) {
+        (Some(o), Some(n)) => (o, n),
+        (Some(_), None) => return Row { verdict: Verdict::Missing, ..row },
+        (None, _) => return Row { verdict: Verdict::New, ..row },
+    };
+    match kind {
+        Kind::Count => {
+            let limit = settings.tolerance_of(measure).limit(o.value);
+            row.limit = Some(limit);
+            row.change = relative_change(o.value, n.value);
+            row.verdict = if n.value > limit {
+                Verdict::Regressed
+            } else if n.value < o.value {
+                Verdict::Improved
+            } else {
+                Verdict::Unchanged
+            };
+        }
+        Kind::Timing | Kind::Derived => {
+            let floor = settings
+                .floor_of(bench)
+                .and_then(|f| Some((old.get(&f, measure)?, new.get(&f, measure)?, f)));
+            // Ratio of ratios: (new / new floor) / (old / old floor). Its interval pairs
+            // each numerator bound with the opposite denominator bound, so it contains
+            // every ratio the four confidence intervals allow: conservative on purpose.
+            let (mut point, mut lo, mut hi) =
+                (n.value / o.value, low(n) / high(o), high(n) / low(o));
+            if let Some((of, nf, id)) = floor {
+                point *= of.value / nf.value;
+                lo *= low(of) / high(nf);
+                hi *= high(of) / low(nf);
+                row.floor = Some(id);
+            }
+            let (change, lo, hi) = (point - 1.0, lo - 1.0, hi - 1.0);
+            row.change = Some(change);
+            row.change_interval = Some([lo, hi]);
+            let threshold = settings.noise_threshold;
+            row.verdict = if settings.is_floor(bench) {
+                Verdict::Floor
+            } else if lo > threshold {
+                Verdict::Regressed
+            } else if hi < -threshold {
+                Verdict::Improved
+            } else {
+                Verdict::Unchanged
+            };
+        }
+    }
+    row
+}
+
+fn low(m: Metric) -> f64 {
+    m.lower_value.unwrap_or(m.value)
+}
+
+fn high(m: Metric) -> f64 {
+    m.upper_value.unwrap_or(m.value)
+}
+
+/// `(new - old) / old`, or `None` when a count rises from zero (an unbounded change).
+fn relative_change(old: f64, new: f64) -> Option<f64> {
+    if old == 0.0 { (new == 0.0).then_some(0.0) } else { Some((new - old) / old) }
+}

@@ -81,7 +81,7 @@ fn noise((mut encoder, samples): (ChunkEncoder, Vec<f32>)) -> Bytes {
     check_len(black_box(encoder.encode_f32(black_box(&samples))), samples.len())
 }
 
-// The floor: copying the same number of output bytes, as in the criterion group.
+// The floor: copying as many bytes as one encoded chunk holds.
 #[library_benchmark]
 #[bench::_20ms(setup = output_bytes, args = (20))]
 fn memcpy_floor(source: Vec<u8>) -> Bytes {

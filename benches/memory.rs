@@ -1,1 +1,156 @@
-fn main(){}
+//! Memory: allocations and heap per chunk in the steady state, counted exactly by dhat.
+//!
+//! Its own bench binary because dhat replaces the global allocator, which would distort
+//! every timing bench. For each signal and chunk size it reports:
+//!
+//! - `allocs-per-chunk`: heap allocations per chunk encoded, after a warm-up chunk;
+//! - `bytes-per-chunk`: bytes allocated per chunk encoded;
+//! - `peak-heap-bytes`: the most heap the encoder held at once (its reusable buffer),
+//!   input excluded.
+//!
+//! It prints a table, writes the figures as Bencher Metric Format to
+//! `target/sttbench/memory.json` (benchmark names `encode_s16le/<signal>/<ms>ms`, as in
+//! the encode bench) and a heap profile of one representative case to
+//! `target/sttbench/dhat-heap.json` for DHAT's `dh_view.html`, and exits with status 1
+//! when a figure is over its budget ([`budget`], the one place budgets are written).
+//!
+//! `cargo bench --bench memory` encodes 64 chunks per case; under `cargo test --benches`
+//! it encodes 8, which is enough: the counts are exact, not statistical.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use sttbench::bmf::{Bmf, Metric};
+use sttbench::encode::{AudioFormat, ChunkEncoder, ChunkSpec};
+use sttbench::signal::Signal;
+
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
+/// The chunk durations of the encode bench.
+const CHUNK_MS: [u64; 7] = [10, 20, 50, 100, 250, 500, 1000];
+
+/// The measures this bench writes, in table order.
+const MEASURES: [&str; 3] = ["allocs-per-chunk", "bytes-per-chunk", "peak-heap-bytes"];
+
+/// Budgets: the most each measure may reach for a chunk laid out by `spec`.
+///
+/// Encoding allocates nothing per chunk: the encoder reuses one buffer. Its peak heap is
+/// that buffer, 16 chunks long (`CHUNKS_PER_RESERVATION` in `encode`), plus the small
+/// shared header `bytes` adds when the buffer is first split.
+fn budget(measure: &str, spec: ChunkSpec) -> f64 {
+    match measure {
+        "allocs-per-chunk" | "bytes-per-chunk" => 0.0,
+        "peak-heap-bytes" => (16 * spec.bytes() + 64) as f64,
+        other => unreachable!("no budget for {other}"),
+    }
+}
+
+/// One case's figures.
+struct Figures {
+    allocs_per_chunk: f64,
+    bytes_per_chunk: f64,
+    peak_heap_bytes: f64,
+}
+
+impl Figures {
+    fn get(&self, measure: &str) -> f64 {
+        match measure {
+            "allocs-per-chunk" => self.allocs_per_chunk,
+            "bytes-per-chunk" => self.bytes_per_chunk,
+            "peak-heap-bytes" => self.peak_heap_bytes,
+            other => unreachable!("unknown measure {other}"),
+        }
+    }
+}
+
+/// Encodes `chunks` chunks of `input` under a fresh dhat profiler, dropping each chunk
+/// before the next as a sender does once a chunk is written.
+fn measure_encoding(spec: ChunkSpec, input: &[f32], chunks: usize) -> Figures {
+    let _profiler = dhat::Profiler::builder().testing().build();
+    let mut encoder = ChunkEncoder::new(spec);
+    let mut pieces = input.chunks_exact(spec.samples()).cycle();
+    let mut next = || pieces.next().expect("the input holds at least one chunk");
+    // Warm-up: the first split turns the buffer into a shared one (one allocation).
+    drop(black_box(encoder.encode_f32(next())));
+    let before = dhat::HeapStats::get();
+    for _ in 0..chunks {
+        let chunk = encoder.encode_f32(next());
+        assert_eq!(chunk.len(), spec.bytes());
+        drop(black_box(chunk));
+    }
+    let after = dhat::HeapStats::get();
+    Figures {
+        allocs_per_chunk: (after.total_blocks - before.total_blocks) as f64 / chunks as f64,
+        bytes_per_chunk: (after.total_bytes - before.total_bytes) as f64 / chunks as f64,
+        peak_heap_bytes: after.max_bytes as f64,
+    }
+}
+
+/// Writes a full heap profile of one representative case for `dh_view.html`.
+fn write_heap_profile(dir: &std::path::Path) {
+    let spec = AudioFormat::PIPELINE.chunk_ms(20).expect("20 ms is whole frames");
+    let input = Signal::Speech.generate(spec.format().sample_rate(), spec.frames() * 50);
+    let path = dir.join("dhat-heap.json");
+    let _profiler = dhat::Profiler::builder().file_name(&path).build();
+    let mut encoder = ChunkEncoder::new(spec);
+    for chunk in encoder.chunks(&input) {
+        drop(black_box(chunk));
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
+    let full = std::env::args().any(|a| a == "--bench");
+    let chunks = if full { 64 } else { 8 };
+    let out_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+        .join("sttbench");
+
+    let mut results = Bmf::new();
+    let mut over_budget = Vec::new();
+    println!("{:<36} {:>17} {:>16} {:>16}", "benchmark", MEASURES[0], MEASURES[1], MEASURES[2]);
+    for ms in CHUNK_MS {
+        let spec = AudioFormat::PIPELINE.chunk_ms(ms).expect("bench durations are whole frames");
+        for signal in Signal::ALL {
+            // Input is generated outside the profiler: only the encoder's heap counts.
+            let input = signal.generate(spec.format().sample_rate(), spec.frames() * 4);
+            let figures = measure_encoding(spec, &input, chunks);
+            let name = format!("encode_s16le/{}/{ms}ms", signal.name());
+            println!(
+                "{name:<36} {:>17} {:>16} {:>16}",
+                figures.allocs_per_chunk, figures.bytes_per_chunk, figures.peak_heap_bytes
+            );
+            for measure in MEASURES {
+                let value = figures.get(measure);
+                results.insert(&name, measure, Metric::exact(value));
+                if value > budget(measure, spec) {
+                    over_budget.push(format!(
+                        "{name} {measure} = {value}, budget {}",
+                        budget(measure, spec)
+                    ));
+                }
+            }
+        }
+    }
+
+    let json = out_dir.join("memory.json");
+    if let Err(e) = results.write(&json) {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
+    write_heap_profile(&out_dir);
+    println!("\nwrote {} and {}", json.display(), out_dir.join("dhat-heap.json").display());
+
+    if !over_budget.is_empty() {
+        eprintln!(
+            "\n{} figure(s) over budget (budgets: `budget` in benches/memory.rs):",
+            over_budget.len()
+        );
+        for line in &over_budget {
+            eprintln!("  {line}");
+        }
+        std::process::exit(1);
+    }
+    println!("all {} figures within budget", results.0.len() * MEASURES.len());
+}

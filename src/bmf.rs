@@ -53,7 +53,12 @@ impl Bmf {
     }
 
     /// Records `metric` as `measure` of `benchmark`, replacing an earlier value.
-    pub fn insert(&mut self, benchmark: impl Into<String>, measure: impl Into<String>, metric: Metric) {
+    pub fn insert(
+        &mut self,
+        benchmark: impl Into<String>,
+        measure: impl Into<String>,
+        metric: Metric,
+    ) {
         self.0.entry(benchmark.into()).or_default().insert(measure.into(), metric);
     }
 
@@ -82,8 +87,9 @@ impl Bmf {
                 FileError::new(dir, "cannot create the directory", Some(Box::new(e) as _))
             })?;
         }
-        std::fs::write(path, json + "\n")
-            .map_err(|e| FileError::new(path, "cannot write the file", Some(Box::new(e) as _)))
+        std::fs::write(path, json + "\n").map_err(|e| {
+            FileError::new(path, "cannot write the file", Some(Box::new(e) as _)).into()
+        })
     }
 
     /// Reads results written by [`write`](Self::write) or any BMF producer.
@@ -97,11 +103,11 @@ impl Bmf {
         let text = std::fs::read_to_string(path)
             .map_err(|e| FileError::new(path, "cannot read the file", Some(Box::new(e) as _)))?;
         serde_json::from_str(&text).map_err(|e| {
-            FileError::new(
+            crate::Error::from(FileError::new(
                 path,
                 "not Bencher Metric Format JSON ({\"bench\": {\"measure\": {\"value\": …}}})",
                 Some(Box::new(e) as _),
-            )
+            ))
         })
     }
 }

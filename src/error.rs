@@ -62,7 +62,9 @@ pub enum FormatError {
     },
     /// A conversion the pipeline does not do: upmixing, or resampling more than one
     /// channel. Speech-to-text wants mono; downmix first.
-    #[error("cannot convert {from} audio to {to}; only downmixing to mono and resampling mono are supported")]
+    #[error(
+        "cannot convert {from} audio to {to}; only downmixing to mono and resampling mono are supported"
+    )]
     UnsupportedConversion {
         /// The source format.
         from: crate::encode::AudioFormat,
@@ -106,13 +108,19 @@ pub struct FileError {
 }
 
 impl FileError {
-    /// An [`Error::File`] for `path`.
+    /// A problem with `path`; converts into [`Error::File`] with `?` or `.into()`.
     pub fn new(
         path: impl Into<PathBuf>,
         problem: impl Into<String>,
         source: impl Into<Option<Box<dyn std::error::Error + Send + Sync>>>,
-    ) -> Error {
-        Error::File(Box::new(FileError { path: path.into(), problem: problem.into(), source: source.into() }))
+    ) -> Self {
+        FileError { path: path.into(), problem: problem.into(), source: source.into() }
+    }
+}
+
+impl From<FileError> for Error {
+    fn from(e: FileError) -> Self {
+        Error::File(Box::new(e))
     }
 }
 

@@ -135,18 +135,16 @@ impl Signal {
                 let half_period = (sample_rate as usize / 2_000).max(1);
                 (0..frames)
                     .map(|i| match (i / segment) % 4 {
-                        0 if (i / half_period) % 2 == 0 => max,
+                        0 if (i / half_period).is_multiple_of(2) => max,
                         0 => min,
                         1 => max,
                         2 => min,
-                        _ if i % 2 == 0 => max,
+                        _ if i.is_multiple_of(2) => max,
                         _ => min,
                     })
                     .collect()
             }
-            Signal::Noise => {
-                signal::noise(NOISE_SEED).take(frames).map(|x| x as f32).collect()
-            }
+            Signal::Noise => signal::noise(NOISE_SEED).take(frames).map(|x| x as f32).collect(),
             Signal::Speech => {
                 let format = AudioFormat::new(sample_rate, 1).expect("a signal's rate is > 0 Hz");
                 let speech = speech(format)
@@ -171,7 +169,12 @@ fn sine(rate: f64, hz: f64, amplitude: f64, frames: usize) -> Vec<f32> {
     signal::rate(rate).const_hz(hz).sine().take(frames).map(|x| (x * amplitude) as f32).collect()
 }
 
-fn varying_sine(rate: f64, hz: impl Iterator<Item = f64>, amplitude: f64, frames: usize) -> Vec<f32> {
+fn varying_sine(
+    rate: f64,
+    hz: impl Iterator<Item = f64>,
+    amplitude: f64,
+    frames: usize,
+) -> Vec<f32> {
     let hz = signal::from_iter(hz);
     signal::rate(rate).hz(hz).sine().take(frames).map(|x| (x * amplitude) as f32).collect()
 }
@@ -184,14 +187,19 @@ impl fmt::Display for Signal {
 
 /// A signal name that is not one of [`Signal::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown signal {0:?}; expected one of: silence, sine, sweep, steps, clipped, extremes, noise, speech")]
+#[error(
+    "unknown signal {0:?}; expected one of: silence, sine, sweep, steps, clipped, extremes, noise, speech"
+)]
 pub struct UnknownSignal(pub String);
 
 impl FromStr for Signal {
     type Err = UnknownSignal;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Signal::ALL.into_iter().find(|sig| sig.name() == s).ok_or_else(|| UnknownSignal(s.to_string()))
+        Signal::ALL
+            .into_iter()
+            .find(|sig| sig.name() == s)
+            .ok_or_else(|| UnknownSignal(s.to_string()))
     }
 }
 

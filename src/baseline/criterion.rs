@@ -79,7 +79,8 @@ pub fn read_dir(dir: impl AsRef<Path>) -> crate::Result<Bmf> {
             dir,
             "not a directory; pass a criterion output directory such as target/criterion",
             None,
-        ));
+        )
+        .into());
     }
     let mut runs = Vec::new();
     find_runs(dir, &mut runs)?;
@@ -88,7 +89,8 @@ pub fn read_dir(dir: impl AsRef<Path>) -> crate::Result<Bmf> {
             dir,
             "holds no criterion results (no */new/estimates.json); run `cargo bench` first",
             None,
-        ));
+        )
+        .into());
     }
     let mut bmf = Bmf::new();
     for run in runs {
@@ -142,7 +144,8 @@ fn read_run(new_dir: &Path, bmf: &mut Bmf) -> crate::Result<()> {
                 m.point_estimate
             ),
             None,
-        ));
+        )
+        .into());
     }
     let id = benchmark.full_id;
     if bmf.get(&id, LATENCY).is_some() {
@@ -150,7 +153,8 @@ fn read_run(new_dir: &Path, bmf: &mut Bmf) -> crate::Result<()> {
             new_dir,
             format!("a second result for benchmark `{id}`; two directories map to one ID"),
             None,
-        ));
+        )
+        .into());
     }
     bmf.insert(&id, LATENCY, Metric::with_bounds(m.point_estimate, lower, upper));
     for (measure, per_iter) in
@@ -196,6 +200,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> crate::Result<T> {
             "not criterion 0.8 output; re-run the benchmark with this crate's criterion",
             Some(Box::new(e) as _),
         )
+        .into()
     })
 }
 

@@ -114,8 +114,9 @@ impl Baseline {
                 FileError::new(dir, "cannot create the directory", Some(Box::new(e) as _))
             })?;
         }
-        std::fs::write(path, json + "\n")
-            .map_err(|e| FileError::new(path, "cannot write the file", Some(Box::new(e) as _)))
+        std::fs::write(path, json + "\n").map_err(|e| {
+            FileError::new(path, "cannot write the file", Some(Box::new(e) as _)).into()
+        })
     }
 
     /// Reads a baseline file written by [`write`](Self::write).
@@ -137,7 +138,8 @@ impl Baseline {
                 path,
                 format!("not a baseline file (no \"schema\": \"{SCHEMA}\")"),
                 None,
-            ));
+            )
+            .into());
         }
         let version = value.get("schema_version").and_then(Value::as_u64);
         if version != Some(u64::from(SCHEMA_VERSION)) {
@@ -149,7 +151,8 @@ impl Baseline {
                      {SCHEMA_VERSION}; re-create it with scripts/save-baseline.sh"
                 ),
                 None,
-            ));
+            )
+            .into());
         }
         serde_json::from_value(value).map_err(|e| {
             FileError::new(
@@ -158,6 +161,7 @@ impl Baseline {
                  scripts/save-baseline.sh",
                 Some(Box::new(e) as _),
             )
+            .into()
         })
     }
 }
@@ -173,6 +177,7 @@ pub(super) fn read_value(path: &Path) -> crate::Result<Value> {
         .map_err(|e| FileError::new(path, "cannot read the file", Some(Box::new(e) as _)))?;
     serde_json::from_str(&text).map_err(|e| {
         FileError::new(path, "not valid JSON (truncated or corrupt?)", Some(Box::new(e) as _))
+            .into()
     })
 }
 

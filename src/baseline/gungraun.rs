@@ -40,7 +40,8 @@ pub fn read_dir(dir: impl AsRef<Path>) -> crate::Result<Bmf> {
             dir,
             "not a directory; pass gungraun's output (target/gungraun)",
             None,
-        ));
+        )
+        .into());
     }
     let mut summaries = Vec::new();
     find_summaries(dir, &mut summaries)?;
@@ -49,7 +50,8 @@ pub fn read_dir(dir: impl AsRef<Path>) -> crate::Result<Bmf> {
             dir,
             "holds no summary.json; run the instructions bench with --save-summary=json",
             None,
-        ));
+        )
+        .into());
     }
     let mut bmf = Bmf::new();
     for path in summaries {
@@ -59,7 +61,8 @@ pub fn read_dir(dir: impl AsRef<Path>) -> crate::Result<Bmf> {
                 &path,
                 format!("a second summary for benchmark `{id}`"),
                 None,
-            ));
+            )
+            .into());
         }
         bmf.insert(id, INSTRUCTIONS, Metric::exact(count));
     }
@@ -88,7 +91,7 @@ fn find_summaries(dir: &Path, out: &mut Vec<PathBuf>) -> crate::Result<()> {
 
 /// One summary's benchmark ID and instruction count.
 fn read_summary(path: &Path) -> crate::Result<(String, f64)> {
-    let broken = |problem: String| FileError::new(path, problem, None);
+    let broken = |problem: String| crate::Error::from(FileError::new(path, problem, None));
     let text = std::fs::read_to_string(path)
         .map_err(|e| FileError::new(path, "cannot read the file", Some(Box::new(e) as _)))?;
     let summary: Value = serde_json::from_str(&text).map_err(|e| {

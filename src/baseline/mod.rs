@@ -78,7 +78,8 @@ pub fn validate(path: &Path, results: &Bmf) -> crate::Result<()> {
             path,
             "holds no results; was the bench run filtered to nothing?",
             None,
-        ));
+        )
+        .into());
     }
     for (bench, measures) in &results.0 {
         for (measure, m) in measures {
@@ -98,7 +99,8 @@ pub fn validate(path: &Path, results: &Bmf) -> crate::Result<()> {
                 path,
                 format!("`{bench}` measure `{measure}` {problem}; re-run the benchmark"),
                 None,
-            ));
+            )
+            .into());
         }
     }
     Ok(())

@@ -18,10 +18,10 @@
 
 use std::collections::VecDeque;
 
+use dasp::Signal;
 use dasp::interpolate::sinc::Sinc;
 use dasp::ring_buffer;
 use dasp::signal::interpolate::Converter;
-use dasp::Signal;
 
 use crate::error::FormatError;
 
@@ -39,7 +39,7 @@ pub fn downmix(interleaved: &[f32], channels: u16, out: &mut Vec<f32>) -> Result
     if n == 0 {
         return Err(FormatError::ZeroChannels);
     }
-    if interleaved.len() % n != 0 {
+    if !interleaved.len().is_multiple_of(n) {
         return Err(FormatError::PartialFrame { samples: interleaved.len(), channels });
     }
     out.reserve(interleaved.len() / n);
@@ -199,7 +199,10 @@ mod tests {
     #[test]
     fn downmix_rejects_bad_layouts() {
         let mut out = Vec::new();
-        assert_eq!(downmix(&[0.0; 3], 2, &mut out), Err(FormatError::PartialFrame { samples: 3, channels: 2 }));
+        assert_eq!(
+            downmix(&[0.0; 3], 2, &mut out),
+            Err(FormatError::PartialFrame { samples: 3, channels: 2 })
+        );
         assert_eq!(downmix(&[0.0; 2], 0, &mut out), Err(FormatError::ZeroChannels));
         assert!(out.is_empty(), "nothing is written on error");
     }
@@ -212,7 +215,11 @@ mod tests {
             assert_eq!(out.len(), 16_000, "{from} Hz → 16 kHz keeps 1 s");
             // Skip the filter's warm-up, then the 440 Hz tone keeps its level and period.
             let steady = &out[1_000..15_000];
-            assert!((amplitude(steady) - 0.5).abs() < 0.02, "{from}: amplitude {}", amplitude(steady));
+            assert!(
+                (amplitude(steady) - 0.5).abs() < 0.02,
+                "{from}: amplitude {}",
+                amplitude(steady)
+            );
             let crossings = steady.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
             assert!((383..=387).contains(&crossings), "{from}: {crossings} periods in 0.875 s");
         }

@@ -95,8 +95,8 @@ impl AudioFormat {
         let duration_us = u64::try_from(duration.as_micros()).map_err(|_| too_long.clone())?;
         let frames_times_1e6 =
             duration_us.checked_mul(u64::from(self.sample_rate)).ok_or(too_long)?;
-        let sub_microsecond = duration.subsec_nanos() % 1_000 != 0;
-        if sub_microsecond || frames_times_1e6 % 1_000_000 != 0 {
+        let sub_microsecond = !duration.subsec_nanos().is_multiple_of(1_000);
+        if sub_microsecond || !frames_times_1e6.is_multiple_of(1_000_000) {
             return Err(FormatError::FractionalChunk {
                 duration_us,
                 sample_rate: self.sample_rate,

@@ -42,8 +42,11 @@ fn encode_sample(x: f32) -> i16 {
     let x = if x.is_nan() { 0.0 } else { x * SCALE };
     let x = if x < -SCALE { -SCALE } else { x };
     let x = if x > SCALE - 1.0 { SCALE - 1.0 } else { x };
-    // Truncating to the low 16 bits is the point: they hold the rounded integer.
-    (x + ROUNDING_MAGIC).to_bits() as u16 as i16
+    // The low mantissa bits now hold the rounded integer; subtracting the magic's own
+    // bits leaves it as an i32 in [-32768, 32767]. The clamp cannot change it, but it
+    // lets LLVM pack eight lanes to i16 with one saturating `packssdw`.
+    let rounded = (x + ROUNDING_MAGIC).to_bits() as i32 - ROUNDING_MAGIC.to_bits() as i32;
+    rounded.clamp(i16::MIN.into(), i16::MAX.into()) as i16
 }
 
 /// Encodes f32 samples as s16le into `out`, by the clipping contract above.
@@ -55,10 +58,62 @@ fn encode_sample(x: f32) -> i16 {
 /// If `out.len() != 2 * samples.len()`: the caller sized the buffer wrongly.
 pub fn f32_to_s16le(samples: &[f32], out: &mut [MaybeUninit<u8>]) {
     assert_eq!(out.len(), samples.len() * 2, "output must hold 2 bytes per sample");
-    for (dst, &x) in out.chunks_exact_mut(2).zip(samples) {
-        let [lo, hi] = encode_sample(x).to_le_bytes();
-        dst[0].write(lo);
-        dst[1].write(hi);
+    let (pairs, _) = out.as_chunks_mut::<2>();
+    // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 CPU has it.
+    #[cfg(target_arch = "x86_64")]
+    let (samples, pairs) = unsafe { sse2::f32_to_s16le_blocks(samples, pairs) };
+    // The portable loop; on x86-64 it only sees the last 0–7 samples.
+    for (dst, &x) in pairs.iter_mut().zip(samples) {
+        *dst = encode_sample(x).to_le_bytes().map(MaybeUninit::new);
+    }
+}
+
+/// The x86-64 fast path, on SSE2, which every x86-64 CPU has.
+///
+/// Auto-vectorisation of [`encode_sample`] packs 4 lanes per iteration and needs the
+/// rounding trick; `cvtps2dq` rounds to nearest even by itself (the default MXCSR mode,
+/// which Rust requires) and `packssdw` saturates eight lanes to i16 in one step, so this
+/// runs at about half the instructions per sample.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128, __m128i, _mm_and_ps, _mm_cmpord_ps, _mm_cvtps_epi32, _mm_loadu_ps, _mm_min_ps,
+        _mm_mul_ps, _mm_packs_epi32, _mm_set1_ps, _mm_storeu_si128,
+    };
+    use std::mem::MaybeUninit;
+
+    use super::SCALE;
+
+    type Pair = [MaybeUninit<u8>; 2];
+
+    /// Encodes whole blocks of 8 samples and returns the input and output left over.
+    #[target_feature(enable = "sse2")]
+    pub(super) fn f32_to_s16le_blocks<'s, 'o>(
+        samples: &'s [f32],
+        out: &'o mut [Pair],
+    ) -> (&'s [f32], &'o mut [Pair]) {
+        let (blocks, tail) = samples.as_chunks::<8>();
+        let (out_blocks, out_tail) = out.as_chunks_mut::<8>();
+        for (dst, src) in out_blocks.iter_mut().zip(blocks) {
+            // SAFETY: `src` is 8 contiguous f32, read as two unaligned 4-lane loads.
+            let (lo, hi) = unsafe { (_mm_loadu_ps(src.as_ptr()), _mm_loadu_ps(src[4..].as_ptr())) };
+            let packed = _mm_packs_epi32(to_i32(lo), to_i32(hi));
+            // SAFETY: `dst` is 8 pairs of bytes, 16 contiguous bytes: one unaligned store.
+            unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast::<__m128i>(), packed) };
+        }
+        (tail, &mut out_tail[..])
+    }
+
+    /// Four samples to i32 by the clipping contract, before `packssdw` saturates them.
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    fn to_i32(x: __m128) -> __m128i {
+        // NaN → 0.0: the mask is all ones for ordered (non-NaN) lanes.
+        let scaled = _mm_and_ps(_mm_mul_ps(x, _mm_set1_ps(SCALE)), _mm_cmpord_ps(x, x));
+        // Only the upper rail needs a clamp: below i32::MIN, `cvtps2dq` yields i32::MIN,
+        // which the pack saturates to i16::MIN as the contract wants, but above i32::MAX
+        // it also yields i32::MIN, the wrong rail.
+        _mm_cvtps_epi32(_mm_min_ps(scaled, _mm_set1_ps(SCALE - 1.0)))
     }
 }
 
@@ -70,10 +125,9 @@ pub fn f32_to_s16le(samples: &[f32], out: &mut [MaybeUninit<u8>]) {
 /// If `out.len() != 2 * samples.len()`.
 pub fn i16_to_s16le(samples: &[i16], out: &mut [MaybeUninit<u8>]) {
     assert_eq!(out.len(), samples.len() * 2, "output must hold 2 bytes per sample");
-    for (dst, &x) in out.chunks_exact_mut(2).zip(samples) {
-        let [lo, hi] = x.to_le_bytes();
-        dst[0].write(lo);
-        dst[1].write(hi);
+    let (pairs, _) = out.as_chunks_mut::<2>();
+    for (dst, &x) in pairs.iter_mut().zip(samples) {
+        *dst = x.to_le_bytes().map(MaybeUninit::new);
     }
 }
 

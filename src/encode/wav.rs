@@ -123,7 +123,9 @@ pub fn decode(name: impl AsRef<Path>, reader: impl Read) -> crate::Result<Audio>
         }
         (kind, bits) => {
             return Err(fail(
-                format!("{bits}-bit {kind:?} samples are not supported; use 8–32-bit integer or 32-bit float PCM"),
+                format!(
+                    "{bits}-bit {kind:?} samples are not supported; use 8–32-bit integer or 32-bit float PCM"
+                ),
                 None,
             ));
         }
@@ -145,7 +147,11 @@ pub fn decode(name: impl AsRef<Path>, reader: impl Read) -> crate::Result<Audio>
     }
     if samples.len() % usize::from(spec.channels) != 0 {
         return Err(fail(
-            format!("{} samples do not fill whole {}-channel frames (truncated file)", samples.len(), spec.channels),
+            format!(
+                "{} samples do not fill whole {}-channel frames (truncated file)",
+                samples.len(),
+                spec.channels
+            ),
             None,
         ));
     }
@@ -157,7 +163,10 @@ mod tests {
     use super::*;
     use std::io::Cursor;
 
-    fn wav_bytes(spec: hound::WavSpec, write: impl FnOnce(&mut hound::WavWriter<&mut Cursor<Vec<u8>>>)) -> Vec<u8> {
+    fn wav_bytes(
+        spec: hound::WavSpec,
+        write: impl FnOnce(&mut hound::WavWriter<&mut Cursor<Vec<u8>>>),
+    ) -> Vec<u8> {
         let mut cursor = Cursor::new(Vec::new());
         {
             let mut w = hound::WavWriter::new(&mut cursor, spec).unwrap();
@@ -168,7 +177,8 @@ mod tests {
     }
 
     fn spec(rate: u32, channels: u16, bits: u16, float: bool) -> hound::WavSpec {
-        let sample_format = if float { hound::SampleFormat::Float } else { hound::SampleFormat::Int };
+        let sample_format =
+            if float { hound::SampleFormat::Float } else { hound::SampleFormat::Int };
         hound::WavSpec { channels, sample_rate: rate, bits_per_sample: bits, sample_format }
     }
 
@@ -185,7 +195,11 @@ mod tests {
             let audio = decode("t.wav", Cursor::new(bytes)).unwrap();
             assert_eq!(audio.samples[0], -1.0, "{bits}-bit minimum");
             assert_eq!(audio.samples[1], 0.0, "{bits}-bit zero");
-            assert!((audio.samples[2] - 1.0).abs() < 1e-2, "{bits}-bit maximum: {}", audio.samples[2]);
+            assert!(
+                (audio.samples[2] - 1.0).abs() < 1e-2,
+                "{bits}-bit maximum: {}",
+                audio.samples[2]
+            );
         }
         let bytes = wav_bytes(spec(48_000, 2, 32, true), |w| {
             for s in [0.25_f32, -0.5] {
@@ -206,7 +220,8 @@ mod tests {
                 w.write_sample(s).unwrap();
             }
         });
-        let audio = decode("s.wav", Cursor::new(bytes)).unwrap().to_format(AudioFormat::PIPELINE).unwrap();
+        let audio =
+            decode("s.wav", Cursor::new(bytes)).unwrap().to_format(AudioFormat::PIPELINE).unwrap();
         assert_eq!(audio.format, AudioFormat::PIPELINE);
         assert_eq!(audio.frames(), 16_000);
     }
@@ -239,6 +254,9 @@ mod tests {
     #[test]
     fn missing_file_is_an_error_naming_it() {
         let msg = read("/nonexistent/dir/speech.wav").unwrap_err().to_string();
-        assert!(msg.contains("/nonexistent/dir/speech.wav") && msg.contains("cannot open"), "{msg}");
+        assert!(
+            msg.contains("/nonexistent/dir/speech.wav") && msg.contains("cannot open"),
+            "{msg}"
+        );
     }
 }

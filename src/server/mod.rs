@@ -45,12 +45,11 @@ impl ServerHandle {
             // The server may already have stopped; then there is nobody to tell.
             let _ = tx.send(());
         }
-        if let Some(task) = self.task.take() {
-            if let Err(e) = task.await {
-                if e.is_panic() {
-                    std::panic::resume_unwind(e.into_panic());
-                }
-            }
+        if let Some(task) = self.task.take()
+            && let Err(e) = task.await
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
         }
     }
 }

@@ -149,6 +149,37 @@ fn baselines_round_trip_through_collect_and_compare_against_bmf_counts() {
 }
 
 #[test]
+fn timings_from_a_busy_host_are_reported_not_failed() {
+    let s = Scratch::new("cmp-busy");
+    let quiet = criterion_dir(&s.path("quiet"), &encode_runs(100.0, 50.0));
+    let busy = criterion_dir(&s.path("busy"), &encode_runs(100.0, 50.0));
+    common::criterion_run(&busy, "resample/48k_to_16k/20ms", 8000.0, 0.01);
+    let (base, new) = (s.path("base.json"), s.path("new.json"));
+    collect(&quiet, &base);
+    let o = sttbench(&[
+        &"baseline",
+        &"collect",
+        &"--criterion",
+        &busy,
+        &"--out",
+        &new,
+        &"--host-time-lost",
+        &"0.01",
+        &"--host-time-lost",
+        &"0.3",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = sttbench(&[&"compare", &base, &new]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let report = stdout(&o);
+    assert!(report.contains("| host busy | `resample/48k_to_16k/20ms` | latency |"), "{report}");
+    assert!(
+        report.contains("The host was busy (time lost by a spinning thread: new 30.0 %"),
+        "{report}"
+    );
+}
+
+#[test]
 fn broken_inputs_exit_2_and_name_the_file_and_problem() {
     let s = Scratch::new("cmp-broken");
     let good = criterion_dir(&s.path("good"), &encode_runs(100.0, 50.0));

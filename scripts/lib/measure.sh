@@ -27,6 +27,9 @@ MEMORY=${MEMORY:-1}
 INSTRUCTIONS=${INSTRUCTIONS:-1}
 GUNGRAUN_VERSION=${GUNGRAUN_VERSION:-0.20.0}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
+# Every cargo call gets the same features, so switching between benches never rebuilds.
+FEATURES=()
+if [[ $INSTRUCTIONS == 1 ]]; then FEATURES=(--features instructions); fi
 export CRITERION_HOME="$OUT/criterion"
 export GUNGRAUN_HOME="$OUT/gungraun"
 
@@ -39,7 +42,7 @@ die() { local status=$1; shift; printf 'error: %s\n' "$*" >&2; exit "$status"; }
 # The sttbench binary, built once with the bench profile so it shares its dependencies.
 sttbench() {
     if [[ -z ${STTBENCH_BIN:-} ]]; then
-        cargo build --quiet --profile bench --bin sttbench || die $EXIT_BENCH_FAILED "cannot build sttbench"
+        cargo build --quiet --profile bench "${FEATURES[@]}" --bin sttbench || die $EXIT_BENCH_FAILED "cannot build sttbench"
         STTBENCH_BIN="$TARGET_DIR/release/sttbench"
     fi
     "$STTBENCH_BIN" "$@"
@@ -50,15 +53,25 @@ criterion_benches() {
     grep -l 'criterion_main!' benches/*.rs | xargs -n1 basename | sed 's/\.rs$//'
 }
 
-# run_timings FILTER: the criterion benches, restricted to FILTER unless it is empty.
+# run_timings FILTER: the criterion benches, restricted to FILTER unless it is empty,
+# between two hiccup measurements (sttbench hiccup) that record how busy the host was.
 run_timings() {
-    local filter=$1 args=() bench
+    local filter=$1 args=() bench before after
     for bench in $(criterion_benches); do args+=(--bench "$bench"); done
     [[ ${#args[@]} -gt 0 ]] || die $EXIT_BENCH_FAILED "no criterion benches in benches/"
-    log "timings: cargo bench ${args[*]} -- ${filter:-<all>} $CRITERION_ARGS"
+    # Built before the first hiccup measurement, so that compiling is not measured.
+    cargo bench --no-run --quiet "${FEATURES[@]}" "${args[@]}" 2>"$OUT/build.log" \
+        || die $EXIT_BENCH_FAILED "cannot build the timing benches; see $OUT/build.log"
+    before=$(sttbench hiccup)
+    log "timings: cargo bench ${args[*]} -- ${filter:-<all>} $CRITERION_ARGS (host time lost before: $before)"
     # shellcheck disable=SC2086 # CRITERION_ARGS is a list of flags on purpose.
-    cargo bench "${args[@]}" -- $CRITERION_ARGS ${filter:+"$filter"} >"$OUT/timings.log" 2>&1 \
+    cargo bench "${FEATURES[@]}" "${args[@]}" -- $CRITERION_ARGS ${filter:+"$filter"} >"$OUT/timings.log" 2>&1 \
         || die $EXIT_BENCH_FAILED "a timing bench failed; see $OUT/timings.log"
+    after=$(sttbench hiccup)
+    HOST_TIME_LOST=(--host-time-lost "$before" --host-time-lost "$after")
+    if awk -v a="$before" -v b="$after" 'BEGIN { exit !(a > 0.05 || b > 0.05) }'; then
+        log "the host was busy (time lost $before before, $after after): timings will be reported, not gated"
+    fi
 }
 
 # run_memory: the dhat bench. Over budget it exits non-zero but still writes its BMF;
@@ -66,7 +79,7 @@ run_timings() {
 run_memory() {
     rm -f "$TARGET_DIR/sttbench/memory.json"
     log "memory: cargo bench --bench memory"
-    if ! cargo bench --bench memory >"$OUT/memory.log" 2>&1; then
+    if ! cargo bench "${FEATURES[@]}" --bench memory >"$OUT/memory.log" 2>&1; then
         [[ -f $TARGET_DIR/sttbench/memory.json ]] || die $EXIT_BENCH_FAILED "the memory bench failed; see $OUT/memory.log"
         log "memory: over budget (see $OUT/memory.log); the comparison shows which count"
         MEMORY_OVER_BUDGET=1
@@ -84,7 +97,7 @@ run_instructions() {
     fi
     rm -rf "$GUNGRAUN_HOME"
     log "instructions: cargo bench --features instructions --bench instructions"
-    cargo bench --features instructions --bench instructions -- --save-summary=json >"$OUT/instructions.log" 2>&1 \
+    cargo bench "${FEATURES[@]}" --bench instructions -- --save-summary=json >"$OUT/instructions.log" 2>&1 \
         || die $EXIT_BENCH_FAILED "the instructions bench failed; see $OUT/instructions.log"
 }
 
@@ -93,6 +106,7 @@ measure() {
     local file=$1 inputs=()
     mkdir -p "$OUT"
     MEMORY_OVER_BUDGET=0
+    HOST_TIME_LOST=()
     if [[ $TIMINGS == 1 ]]; then
         rm -rf "$CRITERION_HOME"
         run_timings "$FILTER"
@@ -111,7 +125,7 @@ collect() {
     local commit dirty=""
     commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
     [[ -z $(git status --porcelain --untracked-files=no 2>/dev/null) ]] || dirty="-dirty"
-    sttbench baseline collect "$@" --out "$file" \
+    sttbench baseline collect "$@" "${HOST_TIME_LOST[@]}" --out "$file" \
         --commit "$commit$dirty" --rustc "$(rustc -V)" \
         --setting "criterion-args=$CRITERION_ARGS" --setting "filter=$FILTER" \
         --setting "kinds=timings:$TIMINGS,memory:$MEMORY,instructions:$INSTRUCTIONS" \

@@ -9,8 +9,10 @@
 //!   *whole* interval of its change lies above the noise threshold (default 5 %), and,
 //!   where the same run measured a floor ([`FloorRule`]: memcpy of the same bytes next to
 //!   encoding, raw TCP next to the WebSocket round trip), the change is that of the ratio
-//!   bench ÷ floor, so a slower machine or a busy neighbour, which slows both, cancels out.
-//!   A flagged timing must then reproduce on a re-run ([`Comparison::confirm`]).
+//!   bench ÷ floor, so a slower machine or a busy neighbour, which slows both, cancels out;
+//!   the raw time must regress too, so a floor that alone jumps does not fail anyone.
+//!   A flagged timing must then reproduce on a re-run ([`Comparison::confirm`]), and on
+//!   a busy host it is reported, not failed ([`Comparison::distrust_timings`]).
 //! - **Derived** measures (throughput, the same number as the latency seen the other way
 //!   up) are not judged twice and do not appear in the comparison.
 //!
@@ -208,6 +210,9 @@ pub enum Verdict {
     Regressed,
     /// A timing that looked regressed but did not reproduce on the re-run: not a failure.
     NotReproduced,
+    /// A timing that looked regressed while the host was busy
+    /// ([`Comparison::distrust_timings`]): reported, not a failure.
+    HostBusy,
     /// In the old results only.
     Missing,
     /// In the new results only.
@@ -225,6 +230,7 @@ impl fmt::Display for Verdict {
         f.write_str(match self {
             Verdict::Regressed => "regressed",
             Verdict::NotReproduced => "not reproduced",
+            Verdict::HostBusy => "host busy",
             Verdict::Missing => "missing",
             Verdict::New => "new",
             Verdict::Unchanged => "unchanged",
@@ -255,6 +261,8 @@ pub struct Row {
     pub change_interval: Option<[f64; 2]>,
     /// The floor benchmark the timing was divided by, in both runs.
     pub floor: Option<String>,
+    /// With a floor, the change of the raw time, which must agree with `change`.
+    pub raw_change: Option<f64>,
     /// For counts, the highest value that passes.
     pub limit: Option<f64>,
     /// The judged change on the re-run, for timings that were re-run.
@@ -273,6 +281,8 @@ pub struct Comparison {
     pub settings: Settings,
     /// Whether flagged timings were re-run ([`Comparison::confirm`]).
     pub rerun: bool,
+    /// Whether timings were distrusted for a busy host ([`Comparison::distrust_timings`]).
+    pub host_busy: bool,
 }
 
 impl Comparison {
@@ -294,7 +304,7 @@ impl Comparison {
             .filter(|(_, m)| Kind::of(m) != Kind::Derived)
             .map(|(b, m)| judge(b, m, old, new, &settings))
             .collect();
-        let mut comparison = Comparison { rows, settings, rerun: false };
+        let mut comparison = Comparison { rows, settings, rerun: false, host_busy: false };
         comparison.sort();
         comparison
     }
@@ -319,6 +329,21 @@ impl Comparison {
             }
         }
         self.rerun = true;
+        self.sort();
+    }
+
+    /// Turns every regressed timing into [`Verdict::HostBusy`]: for a run measured on a
+    /// busy host (see [`host`](super::host)), where a neighbour, not the code, may have
+    /// slowed it. Counts are exact whatever the host did and keep their verdicts.
+    pub fn distrust_timings(&mut self) {
+        for row in self
+            .rows
+            .iter_mut()
+            .filter(|r| r.kind == Kind::Timing && r.verdict == Verdict::Regressed)
+        {
+            row.verdict = Verdict::HostBusy;
+        }
+        self.host_busy = true;
         self.sort();
     }
 
@@ -398,6 +423,7 @@ fn judge(bench: &str, measure: &str, old: &Bmf, new: &Bmf, settings: &Settings) 
         change: None,
         change_interval: None,
         floor: None,
+        raw_change: None,
         limit: None,
         rerun_change: None,
         verdict: Verdict::Unchanged,
@@ -424,26 +450,33 @@ fn judge(bench: &str, measure: &str, old: &Bmf, new: &Bmf, settings: &Settings) 
             let floor = settings
                 .floor_of(bench)
                 .and_then(|f| Some((old.get(&f, measure)?, new.get(&f, measure)?, f)));
-            // Ratio of ratios: (new / new floor) / (old / old floor). Its interval pairs
-            // each numerator bound with the opposite denominator bound, so it contains
-            // every ratio the four confidence intervals allow: conservative on purpose.
-            let (mut point, mut lo, mut hi) =
-                (n.value / o.value, low(n) / high(o), high(n) / low(o));
-            if let Some((of, nf, id)) = floor {
-                point *= of.value / nf.value;
-                lo *= low(of) / high(nf);
-                hi *= high(of) / low(nf);
-                row.floor = Some(id);
-            }
-            let (change, lo, hi) = (point - 1.0, lo - 1.0, hi - 1.0);
-            row.change = Some(change);
-            row.change_interval = Some([lo, hi]);
+            // Raw: new / old. Normalised: (new / new floor) / (old / old floor). Each
+            // interval pairs a numerator bound with the opposite denominator bound, so it
+            // holds every ratio the confidence intervals allow: conservative on purpose.
+            let raw = [n.value / o.value, low(n) / high(o), high(n) / low(o)].map(|r| r - 1.0);
+            let judged = match floor {
+                Some((of, nf, id)) => {
+                    row.floor = Some(id);
+                    row.raw_change = Some(raw[0]);
+                    let factor = [of.value / nf.value, low(of) / high(nf), high(of) / low(nf)];
+                    [0, 1, 2].map(|i| (raw[i] + 1.0) * factor[i] - 1.0)
+                }
+                None => raw,
+            };
+            row.change = Some(judged[0]);
+            row.change_interval = Some([judged[1], judged[2]]);
+            // With a floor, the raw time must agree: a busy neighbour moves the raw time
+            // but not the ratio, and a floor that jumps between runs (memcpy is bimodal
+            // with the relative alignment of its buffers) moves the ratio but not the
+            // raw time. Only code that got slower moves both.
             let threshold = settings.noise_threshold;
+            let slower = |c: [f64; 3]| c[1] > threshold;
+            let faster = |c: [f64; 3]| c[2] < -threshold;
             row.verdict = if settings.is_floor(bench) {
                 Verdict::Floor
-            } else if lo > threshold {
+            } else if slower(judged) && slower(raw) {
                 Verdict::Regressed
-            } else if hi < -threshold {
+            } else if faster(judged) && faster(raw) {
                 Verdict::Improved
             } else {
                 Verdict::Unchanged

@@ -46,6 +46,12 @@ pub struct Metadata {
     pub commit: String,
     /// When the run finished, UTC, RFC 3339 (`2026-11-27T21:30:00Z`).
     pub date: String,
+    /// The fraction of time a spinning thread lost to other processes around the timing
+    /// benches ([`host::time_lost`](super::host::time_lost), the worse of before and
+    /// after), when it was measured. Above [`host::BUSY`](super::host::BUSY) the run's
+    /// timings do not fail a comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_time_lost: Option<f64>,
     /// The machine the run was measured on.
     pub machine: Machine,
     /// The compiler (`rustc -V`), or "unknown".
@@ -88,6 +94,7 @@ impl Metadata {
         Metadata {
             commit: commit.into(),
             date: utc_now(),
+            host_time_lost: None,
             machine: Machine::detect(),
             rustc: rustc.into(),
             settings: BTreeMap::new(),
@@ -227,12 +234,15 @@ mod tests {
         results.insert("a/b", "latency", Metric::with_bounds(1.0, 0.5, 1.5));
         let mut meta = Metadata::detect("abc123", "rustc 1.95.0");
         meta.settings.insert("sample-size".into(), "20".into());
+        meta.host_time_lost = Some(0.02);
         let baseline = Baseline::new(meta, results);
         baseline.write(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let keys = [
             "\"metadata\"",
             "\"commit\"",
+            "\"date\"",
+            "\"host_time_lost\"",
             "\"cores\"",
             "\"cpu_model\"",
             "\"rustc\"",

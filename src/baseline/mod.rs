@@ -15,6 +15,7 @@ pub mod compare;
 pub mod criterion;
 pub mod file;
 pub mod gungraun;
+pub mod host;
 pub mod report;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,14 @@ pub struct Source {
     pub metadata: Option<Metadata>,
     /// The results.
     pub results: Bmf,
+}
+
+impl Source {
+    /// Whether these results were measured on a host too busy for their timings to fail
+    /// a build (more than [`host::BUSY`] of the time lost; see [`host`]).
+    pub fn host_busy(&self) -> bool {
+        self.metadata.as_ref().and_then(|m| m.host_time_lost).is_some_and(|lost| lost > host::BUSY)
+    }
 }
 
 /// Reads `path` as a baseline file, a BMF file or a criterion output directory, and

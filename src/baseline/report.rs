@@ -78,6 +78,21 @@ impl Report<'_> {
                 ));
             }
         }
+        if self.comparison.host_busy {
+            let lost: Vec<String> = [("old", self.old), ("new", self.new)]
+                .iter()
+                .filter_map(|(label, s)| {
+                    Some(format!("{label} {}", percent(s.metadata.as_ref()?.host_time_lost?)))
+                })
+                .collect();
+            notes.push(format!(
+                "The host was busy (time lost by a spinning thread: {}; above {} is busy): \
+                 timings that look regressed are reported as \"host busy\", not failed. \
+                 Counts still gate.",
+                lost.join(", "),
+                percent(super::host::BUSY)
+            ));
+        }
         if self.comparison.rows.iter().any(|r| r.verdict == Verdict::NotReproduced) {
             notes.push(
                 "Timings marked \"not reproduced\" looked regressed once but not on the re-run: noise."
@@ -147,8 +162,8 @@ impl Report<'_> {
                 format!("{} … {}", signed_percent(lo), signed_percent(hi))
             });
             let mut notes = Vec::new();
-            if let Some(floor) = &row.floor {
-                notes.push(format!("÷ `{floor}`"));
+            if let (Some(floor), Some(raw)) = (&row.floor, row.raw_change) {
+                notes.push(format!("÷ `{floor}`; raw {}", signed_percent(raw)));
             }
             if let Some(limit) = row.limit {
                 notes.push(format!("limit {}", amount(row.kind, &row.measure, limit)));

@@ -35,6 +35,13 @@ enum Command {
     /// Build result and baseline files.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Print the fraction of time a spinning thread loses to other processes (0.0–1.0);
+    /// above 0.05 the host is too busy for timings to fail a comparison.
+    Hiccup {
+        /// How long to measure, in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        ms: u64,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -97,6 +104,10 @@ enum BaselineCommand {
         /// A bench setting to record, `KEY=VALUE`; repeatable.
         #[arg(long, value_name = "KEY=VALUE", value_parser = parse_setting)]
         setting: Vec<(String, String)>,
+        /// What `sttbench hiccup` measured around the timing benches; repeatable, the
+        /// worst is kept.
+        #[arg(long, value_name = "FRACTION")]
+        host_time_lost: Vec<f64>,
     },
 }
 
@@ -127,6 +138,10 @@ fn main() {
             Ok(0)
         }
         Command::Compare(args) => compare(args),
+        Command::Hiccup { ms } => {
+            println!("{:.4}", baseline::host::time_lost(std::time::Duration::from_millis(ms)));
+            Ok(0)
+        }
         Command::Baseline(BaselineCommand::Collect {
             criterion,
             gungraun,
@@ -136,6 +151,7 @@ fn main() {
             commit,
             rustc,
             setting,
+            host_time_lost,
         }) => {
             let inputs = criterion
                 .into_iter()
@@ -148,6 +164,7 @@ fn main() {
                 }
                 let mut metadata = Metadata::detect(commit, rustc);
                 metadata.settings.extend(setting);
+                metadata.host_time_lost = host_time_lost.into_iter().reduce(f64::max);
                 Baseline::new(metadata, results).write(&out).map(|()| 0)
             })
         }
@@ -184,8 +201,14 @@ fn compare(args: CompareArgs) -> sttbench::Result<i32> {
             )
         })?;
     }
+    let mut busy = old.host_busy() || new.host_busy();
     if let Some(rerun) = &args.rerun {
-        comparison.confirm(&old.results, &baseline::load(rerun)?.results);
+        let rerun = baseline::load(rerun)?;
+        busy |= rerun.host_busy();
+        comparison.confirm(&old.results, &rerun.results);
+    }
+    if busy {
+        comparison.distrust_timings();
     }
     let report = Report { comparison: &comparison, old: &old, new: &new };
     report.write(args.markdown.as_deref(), args.json.as_deref())?;

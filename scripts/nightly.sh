@@ -38,7 +38,7 @@ trap 'rm -rf "$tmp"' EXIT
 compare() {
     local status=0
     # shellcheck disable=SC2086 # COMPARE_ARGS is a list of flags on purpose.
-    sttbench compare "$BASELINE" "$@" --noise-threshold "$NOISE_THRESHOLD" $COMPARE_ARGS \
+    sttbench compare "$BASELINE" "$@" --noise-threshold "$NOISE_THRESHOLD" --busy-threshold "$BUSY_THRESHOLD" $COMPARE_ARGS \
         --markdown "$OUT/report.md" --json "$OUT/report.json" --rerun-filter "$tmp/rerun-filter" \
         --quiet || status=$?
     return "$status"

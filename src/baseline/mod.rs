@@ -40,9 +40,10 @@ pub struct Source {
 
 impl Source {
     /// Whether these results were measured on a host too busy for their timings to fail
-    /// a build (more than [`host::BUSY`] of the time lost; see [`host`]).
-    pub fn host_busy(&self) -> bool {
-        self.metadata.as_ref().and_then(|m| m.host_time_lost).is_some_and(|lost| lost > host::BUSY)
+    /// a build: more than `threshold` of the time lost (default [`host::BUSY`]; see
+    /// [`host`]). Results without a measurement count as quiet.
+    pub fn host_busy(&self, threshold: f64) -> bool {
+        self.metadata.as_ref().and_then(|m| m.host_time_lost).is_some_and(|lost| lost > threshold)
     }
 }
 

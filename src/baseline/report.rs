@@ -86,11 +86,9 @@ impl Report<'_> {
                 })
                 .collect();
             notes.push(format!(
-                "The host was busy (time lost by a spinning thread: {}; above {} is busy): \
-                 timings that look regressed are reported as \"host busy\", not failed. \
-                 Counts still gate.",
-                lost.join(", "),
-                percent(super::host::BUSY)
+                "The host was busy (time lost by a spinning thread: {}): timings that look \
+                 regressed are reported as \"host busy\", not failed. Counts still gate.",
+                lost.join(", ")
             ));
         }
         if self.comparison.rows.iter().any(|r| r.verdict == Verdict::NotReproduced) {

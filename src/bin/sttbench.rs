@@ -57,6 +57,10 @@ struct CompareArgs {
     /// Timings whose whole change interval stays within ± this percentage are unchanged.
     #[arg(long, value_name = "PERCENT", default_value_t = 5.0)]
     noise_threshold: f64,
+    /// Above this percentage of time lost by `sttbench hiccup` on either side, timings
+    /// are reported as "host busy" instead of failing.
+    #[arg(long, value_name = "PERCENT", default_value_t = baseline::host::BUSY * 100.0)]
+    busy_threshold: f64,
     /// A count measure's tolerance, `MEASURE=1%` or `MEASURE=+3`; repeatable. Defaults:
     /// instructions 1 %, other counts exact.
     #[arg(long, value_name = "MEASURE=TOLERANCE", value_parser = parse_tolerance)]
@@ -201,10 +205,11 @@ fn compare(args: CompareArgs) -> sttbench::Result<i32> {
             )
         })?;
     }
-    let mut busy = old.host_busy() || new.host_busy();
+    let busy_threshold = args.busy_threshold / 100.0;
+    let mut busy = old.host_busy(busy_threshold) || new.host_busy(busy_threshold);
     if let Some(rerun) = &args.rerun {
         let rerun = baseline::load(rerun)?;
-        busy |= rerun.host_busy();
+        busy |= rerun.host_busy(busy_threshold);
         comparison.confirm(&old.results, &rerun.results);
     }
     if busy {

@@ -17,11 +17,13 @@ pub mod file;
 pub mod gungraun;
 pub mod host;
 pub mod report;
+pub mod settings;
 
 use std::path::{Path, PathBuf};
 
-pub use compare::{Comparison, FloorRule, Kind, Row, Settings, Tolerance, Verdict};
+pub use compare::{Comparison, Kind, Row, Verdict};
 pub use file::{Baseline, Machine, Metadata};
+pub use settings::{FloorRule, Settings, Tolerance};
 
 use crate::bmf::Bmf;
 use crate::error::FileError;

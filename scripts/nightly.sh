@@ -60,6 +60,7 @@ if [[ $status == "$EXIT_REGRESSED" && $RERUN == 1 && -s $tmp/rerun-filter ]]; th
     collect "$OUT/rerun.json" "${COLLECT_INPUTS[@]}"
     status=0
     compare "$OUT/new.json" --rerun "$OUT/rerun.json" || status=$?
+    [[ $status -le $EXIT_REGRESSED ]] || die "$status" "cannot compare the re-run; see the message above"
 fi
 
 cat "$OUT/report.md"

@@ -50,6 +50,8 @@ fn the_same_results_pass_with_status_0_and_a_readable_report() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let report = stdout(&o);
     assert!(report.starts_with("## sttbench: no regression"), "{report}");
+    assert!(report.contains("Every benchmark is unchanged."), "{report}");
+    assert!(report.contains("<details><summary>3 unchanged and floor rows</summary>"), "{report}");
     assert!(
         report.contains(
             "| unchanged | `encode_s16le/sine/20ms` | latency | 100.00 ns | 101.00 ns | +0.0 %"

@@ -141,43 +141,22 @@ impl Report<'_> {
         for note in self.notes() {
             let _ = writeln!(md, "> **Note:** {note}\n");
         }
-        md.push_str("| Verdict | Benchmark | Measure | Old | New | Change | Interval | Notes |\n");
-        md.push_str("|---|---|---|---|---|---|---|---|\n");
-        for row in &c.rows {
-            let verdict = match row.verdict {
-                Verdict::Regressed => "**regressed**".to_owned(),
-                v => v.to_string(),
-            };
-            let value = |m: Option<crate::bmf::Metric>| {
-                m.map_or("–".to_owned(), |m| amount(row.kind, &row.measure, m.value))
-            };
-            let change = match (row.change, row.old, row.new) {
-                (Some(ch), ..) => signed_percent(ch),
-                (None, Some(_), Some(_)) => "from 0".to_owned(),
-                _ => "–".to_owned(),
-            };
-            let interval = row.change_interval.map_or("–".to_owned(), |[lo, hi]| {
-                format!("{} … {}", signed_percent(lo), signed_percent(hi))
-            });
-            let mut notes = Vec::new();
-            if let (Some(floor), Some(raw)) = (&row.floor, row.raw_change) {
-                notes.push(format!("÷ `{floor}`; raw {}", signed_percent(raw)));
-            }
-            if let Some(limit) = row.limit {
-                notes.push(format!("limit {}", amount(row.kind, &row.measure, limit)));
-            }
-            if let Some(again) = row.rerun_change {
-                notes.push(format!("re-run {}", signed_percent(again)));
-            }
+        // What needs attention first; the quiet majority folds away below it.
+        let (quiet, loud): (Vec<&Row>, Vec<&Row>) =
+            c.rows.iter().partition(|r| matches!(r.verdict, Verdict::Unchanged | Verdict::Floor));
+        if loud.is_empty() {
+            md.push_str("Every benchmark is unchanged.\n");
+        } else {
+            table(&mut md, &loud);
+        }
+        if !quiet.is_empty() {
             let _ = writeln!(
                 md,
-                "| {verdict} | `{}` | {} | {} | {} | {change} | {interval} | {} |",
-                row.benchmark,
-                row.measure,
-                value(row.old),
-                value(row.new),
-                notes.join("; ")
+                "\n<details><summary>{} unchanged and floor rows</summary>\n",
+                quiet.len()
             );
+            table(&mut md, &quiet);
+            md.push_str("\n</details>\n");
         }
         md
     }
@@ -221,12 +200,56 @@ impl Report<'_> {
     }
 }
 
+/// Writes `rows` as one markdown table.
+fn table(md: &mut String, rows: &[&Row]) {
+    md.push_str("| Verdict | Benchmark | Measure | Old | New | Change | Interval | Notes |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|\n");
+    for row in rows {
+        let verdict = match row.verdict {
+            Verdict::Regressed => "**regressed**".to_owned(),
+            v => v.to_string(),
+        };
+        let value = |m: Option<crate::bmf::Metric>| {
+            m.map_or("–".to_owned(), |m| amount(row.kind, &row.measure, m.value))
+        };
+        let change = match (row.change, row.old, row.new) {
+            (Some(ch), ..) => signed_percent(ch),
+            (None, Some(_), Some(_)) => "from 0".to_owned(),
+            _ => "–".to_owned(),
+        };
+        let interval = row.change_interval.map_or("–".to_owned(), |[lo, hi]| {
+            format!("{} … {}", signed_percent(lo), signed_percent(hi))
+        });
+        let mut notes = Vec::new();
+        if let (Some(floor), Some(raw)) = (&row.floor, row.raw_change) {
+            notes.push(format!("÷ `{floor}`; raw {}", signed_percent(raw)));
+        }
+        if let Some(limit) = row.limit {
+            notes.push(format!("limit {}", amount(row.kind, &row.measure, limit)));
+        }
+        if let Some(again) = row.rerun_change {
+            notes.push(format!("re-run {}", signed_percent(again)));
+        }
+        let _ = writeln!(
+            md,
+            "| {verdict} | `{}` | {} | {} | {} | {change} | {interval} | {} |",
+            row.benchmark,
+            row.measure,
+            value(row.old),
+            value(row.new),
+            notes.join("; ")
+        );
+    }
+}
+
 /// " (commit abc1234, 2026-11-27T21:30:00Z, 2 × CPU, rustc 1.95.0)" or "".
 fn describe(meta: Option<&Metadata>) -> String {
     meta.map_or_else(String::new, |m| {
         let commit: String = m.commit.chars().take(12).collect();
+        let host =
+            m.host_time_lost.map_or(String::new(), |l| format!(", host {} lost", percent(l)));
         format!(
-            " (commit {commit}, {}, {} × {}, {})",
+            " (commit {commit}, {}, {} × {}, {}{host})",
             m.date, m.machine.cores, m.machine.cpu_model, m.rustc
         )
     })

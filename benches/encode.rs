@@ -17,7 +17,9 @@ mod support;
 
 use std::hint::black_box;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use sttbench::encode::convert::{Resampler, downmix};
 use sttbench::encode::pcm::reference;
 use sttbench::encode::{AudioFormat, ChunkEncoder, ChunkSpec};
@@ -67,6 +69,10 @@ fn encode_s16le(c: &mut Criterion) {
 
 fn resample(c: &mut Criterion) {
     let mut group = c.benchmark_group("resample");
+    // Milliseconds per iteration at the larger sizes: criterion's default linear
+    // sampling would run 5,050 iterations for 100 samples; flat sampling runs a fixed
+    // count per sample and fits the measurement time.
+    group.sampling_mode(SamplingMode::Flat);
     let source = AudioFormat::new(48_000, 1).expect("48 kHz mono is valid");
     for ms in CHUNK_MS {
         let spec = spec(source, ms);

@@ -105,6 +105,20 @@ impl Signal {
         }
     }
 
+    /// One line saying what the signal is, for listings.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Signal::Silence => "digital silence (zeros)",
+            Signal::Sine => "440 Hz tone at -6 dBFS",
+            Signal::Sweep => "linear chirp 100 Hz -> 7.9 kHz, repeating every second",
+            Signal::Steps => "250/500/1k/2k/4k Hz, switching every 100 ms",
+            Signal::Clipped => "440 Hz tone at +6 dBFS: clips on two thirds of its samples",
+            Signal::Extremes => "i16::MAX/i16::MIN patterns: square, DC at each rail, alternating",
+            Signal::Noise => "seeded uniform white noise",
+            Signal::Speech => "5.4 s of spoken English (espeak-ng fixture), looped",
+        }
+    }
+
     /// `frames` mono samples of this signal at `sample_rate` Hz.
     pub fn generate(self, sample_rate: u32, frames: usize) -> Vec<f32> {
         let rate = f64::from(sample_rate);

@@ -137,7 +137,7 @@ fn main() {
     let status = match Cli::parse().command {
         Command::Signals => {
             for s in Signal::ALL {
-                println!("{s}");
+                println!("{:<9} {}", s.name(), s.description());
             }
             Ok(0)
         }

@@ -7,14 +7,15 @@
 //!
 //! [`Resampler`] is dasp's [`Converter`] over a windowed-sinc interpolator
 //! ([`dasp::interpolate::sinc::Sinc`]) with [`SINC_DEPTH`] taps on each side. Against
-//! linear interpolation it keeps the pass band flat and images low, at a cost that grows
-//! with the depth (see `resample/48k_to_16k/*` in the encode bench: on the order of
-//! 10 ms of CPU per second of 48 kHz audio, i.e. ~100× faster than real time).
-//! dasp's sinc does not lower its cutoff when downsampling, so content between the
-//! target's and the source's Nyquist frequency (8–24 kHz for 48 → 16 kHz) folds back;
-//! speech carries little energy there, and speech-to-text models are trained on
-//! telephone-grade audio, so we accept that rather than add a separate anti-alias
-//! filter. Output lags input by [`SINC_DEPTH`] source frames (0.33 ms at 48 kHz).
+//! linear interpolation it keeps the pass band flatter and images lower; against a
+//! deeper sinc it is cheaper. dasp evaluates the window with `sin`/`cos` per tap, so the
+//! cost is linear in the depth: 8 taps measured about 7 ms of CPU per second of 48 kHz
+//! audio (`resample/48k_to_16k/1000ms`, ~140× faster than real time), 16 taps about
+//! 20 ms, for no difference a speech-to-text model hears. dasp's sinc does not lower
+//! its cutoff when downsampling, so content between the target's and the source's
+//! Nyquist frequency (8–24 kHz for 48 → 16 kHz) folds back; speech carries little
+//! energy there, so we accept that rather than add a separate anti-alias filter.
+//! Output lags input by [`SINC_DEPTH`] source frames (0.17 ms at 48 kHz).
 
 use std::collections::VecDeque;
 
@@ -56,7 +57,7 @@ pub fn downmix(interleaved: &[f32], channels: u16, out: &mut Vec<f32>) -> Result
 }
 
 /// Sinc taps on each side of the interpolated point; the ring buffer holds twice this.
-pub const SINC_DEPTH: usize = 16;
+pub const SINC_DEPTH: usize = 8;
 
 /// The input queue a [`Converter`] pulls from; it yields silence when empty, which only
 /// happens when [`Resampler::finish`] drains the filter's tail.

@@ -231,14 +231,83 @@ impl ChunkEncoder {
         write: impl FnOnce(&mut [std::mem::MaybeUninit<u8>]),
     ) -> Bytes {
         let len = samples * BYTES_PER_SAMPLE;
-        // `reserve` first tries to reclaim the buffer in place, which succeeds when every
-        // chunk split off earlier has been dropped: the steady state allocates nothing.
-        self.buf.reserve(len.max(self.spec.bytes() * CHUNKS_PER_RESERVATION));
+        // Chunks are split off the front of the buffer one after another; only when it
+        // is used up does `reserve` run, and it first tries to reclaim the whole buffer
+        // in place, which succeeds once every chunk split off earlier has been dropped:
+        // the steady state allocates nothing, and pays for `reserve` once per 16 chunks.
+        if self.buf.capacity() < len {
+            self.buf.reserve(len.max(self.spec.bytes() * CHUNKS_PER_RESERVATION));
+        }
         write(&mut self.buf.spare_capacity_mut()[..len]);
         // SAFETY: `write` is one of the `pcm` kernels, which initialise every byte of the
         // `len`-byte slice they are given (tested by `pcm::tests`), and `reserve` made
         // sure that the spare capacity holds at least `len` bytes.
         unsafe { self.buf.set_len(len) };
         self.buf.split().freeze()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bench_chunk_size_is_whole_frames_at_common_rates() {
+        for rate in [8_000, 16_000, 44_100, 48_000] {
+            let format = AudioFormat::new(rate, 2).unwrap();
+            for ms in [10, 20, 50, 100, 250, 500, 1000] {
+                let spec = format.chunk_ms(ms).unwrap();
+                assert_eq!(spec.frames() as u64, u64::from(rate) * ms / 1000, "{rate} Hz, {ms} ms");
+                assert_eq!(spec.samples(), spec.frames() * 2);
+                assert_eq!(spec.bytes(), spec.samples() * 2);
+                assert_eq!(format.duration_of(spec.frames()), spec.duration());
+            }
+        }
+    }
+
+    #[test]
+    fn impossible_formats_and_chunks_are_errors() {
+        assert_eq!(AudioFormat::new(0, 1), Err(FormatError::ZeroSampleRate));
+        assert_eq!(AudioFormat::new(16_000, 0), Err(FormatError::ZeroChannels));
+        let cd = AudioFormat::new(22_050, 1).unwrap();
+        assert!(matches!(cd.chunk_ms(1), Err(FormatError::FractionalChunk { .. })), "22.05 frames");
+        assert_eq!(cd.chunk_ms(20).unwrap().frames(), 441);
+        let pipeline = AudioFormat::PIPELINE;
+        assert_eq!(pipeline.chunk(Duration::ZERO), Err(FormatError::ZeroChunk));
+        assert!(pipeline.chunk(Duration::from_nanos(62_500)).is_err(), "sub-microsecond");
+        assert_eq!(pipeline.chunk(Duration::from_micros(62_500)).unwrap().frames(), 1_000);
+        assert!(pipeline.chunk(Duration::MAX).is_err(), "overflow is an error, not a panic");
+    }
+
+    /// Chunks are views of one buffer: consecutive chunks are adjacent in memory (no
+    /// copy), and once they are dropped the encoder starts over at the same address (no
+    /// allocation).
+    #[test]
+    fn chunks_share_one_reused_buffer() {
+        let spec = AudioFormat::PIPELINE.chunk_ms(10).unwrap();
+        let mut encoder = ChunkEncoder::new(spec);
+        let samples = vec![0.5_f32; spec.samples()];
+        let first = encoder.encode_f32(&samples);
+        let second = encoder.encode_f32(&samples);
+        assert_eq!(second.as_ptr() as usize - first.as_ptr() as usize, spec.bytes());
+        let start = first.as_ptr() as usize;
+        drop((first, second));
+        for _ in 0..CHUNKS_PER_RESERVATION - 2 {
+            drop(encoder.encode_f32(&samples));
+        }
+        let wrapped = encoder.encode_f32(&samples);
+        assert_eq!(wrapped.as_ptr() as usize, start, "the buffer is reclaimed, not reallocated");
+        assert_eq!(&wrapped[..2], &16_384_i16.to_le_bytes());
+    }
+
+    #[test]
+    fn a_chunk_held_by_the_consumer_stays_intact() {
+        let spec = AudioFormat::PIPELINE.chunk_ms(10).unwrap();
+        let mut encoder = ChunkEncoder::new(spec);
+        let held = encoder.encode_i16(&vec![7; spec.samples()]);
+        for _ in 0..3 * CHUNKS_PER_RESERVATION {
+            drop(encoder.encode_i16(&vec![-1; spec.samples()]));
+        }
+        assert!(held.chunks_exact(2).all(|b| b == 7_i16.to_le_bytes()), "never overwritten");
     }
 }

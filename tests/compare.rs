@@ -224,6 +224,13 @@ fn broken_inputs_exit_2_and_name_the_file_and_problem() {
 }
 
 #[test]
+fn nonsense_thresholds_are_usage_errors_with_status_2() {
+    let o = sttbench(&[&"compare", &"a.json", &"b.json", &"--noise-threshold=-3"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("`-3` is not a percentage"), "{}", stderr(&o));
+}
+
+#[test]
 fn collect_refuses_a_missing_source_and_writes_nothing() {
     let s = Scratch::new("cmp-collect");
     let out = s.path("out.json");

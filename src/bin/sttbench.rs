@@ -55,11 +55,16 @@ struct CompareArgs {
     #[arg(long, value_name = "PATH")]
     rerun: Option<PathBuf>,
     /// Timings whose whole change interval stays within ± this percentage are unchanged.
-    #[arg(long, value_name = "PERCENT", default_value_t = 5.0)]
+    #[arg(long, value_name = "PERCENT", default_value_t = 5.0, value_parser = parse_percent)]
     noise_threshold: f64,
     /// Above this percentage of time lost by `sttbench hiccup` on either side, timings
     /// are reported as "host busy" instead of failing.
-    #[arg(long, value_name = "PERCENT", default_value_t = baseline::host::BUSY * 100.0)]
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        default_value_t = baseline::host::BUSY * 100.0,
+        value_parser = parse_percent
+    )]
     busy_threshold: f64,
     /// A count measure's tolerance, `MEASURE=1%` or `MEASURE=+3`; repeatable. Defaults:
     /// instructions 1 %, other counts exact.
@@ -119,6 +124,13 @@ fn parse_tolerance(s: &str) -> Result<(String, Tolerance), String> {
     let (measure, tolerance) =
         s.split_once('=').ok_or("expected MEASURE=TOLERANCE, e.g. instructions=1%")?;
     Ok((measure.to_owned(), tolerance.parse()?))
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|p| p.is_finite() && *p >= 0.0)
+        .ok_or_else(|| format!("`{s}` is not a percentage (a number, 0 or more)"))
 }
 
 fn parse_setting(s: &str) -> Result<(String, String), String> {

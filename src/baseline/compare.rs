@@ -3,11 +3,11 @@
 //! Each measure is judged by its nature ([`Kind::of`]):
 //!
 //! - **Counts** (instructions, allocations, bytes) are exact, so they are compared
-//!   exactly against a [`Tolerance`](super::Tolerance): `new > old + tolerance` is a regression, whatever
-//!   the machine was doing.
+//!   exactly against a [`Tolerance`](super::Tolerance): `new > old + tolerance` is a
+//!   regression, whatever the machine was doing.
 //! - **Timings** are estimates with confidence intervals. A timing regresses only when the
 //!   *whole* interval of its change lies above the noise threshold (default 5 %), and,
-//!   where the same run measured a floor ([`FloorRule`](super::FloorRule): memcpy of the same bytes next to
+//!   where the same run measured a floor ([`FloorRule`](super::FloorRule): memcpy next to
 //!   encoding, raw TCP next to the WebSocket round trip), the change is that of the ratio
 //!   bench ÷ floor, so a slower machine or a busy neighbour, which slows both, cancels out;
 //!   the raw time must regress too, so a floor that alone jumps does not fail anyone.

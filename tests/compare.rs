@@ -51,7 +51,10 @@ fn the_same_results_pass_with_status_0_and_a_readable_report() {
     let report = stdout(&o);
     assert!(report.starts_with("## sttbench: no regression"), "{report}");
     assert!(report.contains("Every benchmark is unchanged."), "{report}");
-    assert!(report.contains("<details><summary>3 unchanged and floor rows</summary>"), "{report}");
+    assert!(
+        report.contains("<details><summary>3 unchanged, floor and not-measured rows</summary>"),
+        "{report}"
+    );
     assert!(
         report.contains(
             "| unchanged | `encode_s16le/sine/20ms` | latency | 100.00 ns | 101.00 ns | +0.0 %"
@@ -142,6 +145,7 @@ fn baselines_round_trip_through_collect_and_compare_against_bmf_counts() {
         .unwrap();
     let o = sttbench(&[&"compare", &base, &memory]);
     assert_eq!(o.status.code(), Some(1), "one more allocation per chunk: {}", stdout(&o));
+    assert!(stdout(&o).contains("Not measured in the new run: latency;"), "{}", stdout(&o));
     assert!(
         stdout(&o)
             .contains("| **regressed** | `memory/encode/20ms` | allocs-per-chunk | 0 | 1 | from 0"),

@@ -57,9 +57,31 @@ impl Report<'_> {
         i32::from(self.comparison.regressed())
     }
 
+    /// Measures the old side has and the new side has for no benchmark at all: a kind of
+    /// bench that was not run, rather than benchmarks that went missing.
+    pub fn skipped_measures(&self) -> Vec<String> {
+        let rows = &self.comparison.rows;
+        let mut skipped: Vec<String> = rows
+            .iter()
+            .filter(|r| r.verdict == Verdict::Missing)
+            .filter(|r| rows.iter().all(|o| o.measure != r.measure || o.new.is_none()))
+            .map(|r| r.measure.clone())
+            .collect();
+        skipped.sort();
+        skipped.dedup();
+        skipped
+    }
+
     /// Warnings about what makes the two sides less comparable.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
+        let skipped = self.skipped_measures();
+        if !skipped.is_empty() {
+            notes.push(format!(
+                "Not measured in the new run: {}; those rows are folded away below.",
+                skipped.join(", ")
+            ));
+        }
         if let (Some(old), Some(new)) = (&self.old.metadata, &self.new.metadata) {
             if old.machine != new.machine {
                 notes.push(format!(
@@ -141,9 +163,13 @@ impl Report<'_> {
         for note in self.notes() {
             let _ = writeln!(md, "> **Note:** {note}\n");
         }
-        // What needs attention first; the quiet majority folds away below it.
-        let (quiet, loud): (Vec<&Row>, Vec<&Row>) =
-            c.rows.iter().partition(|r| matches!(r.verdict, Verdict::Unchanged | Verdict::Floor));
+        // What needs attention first; the quiet majority folds away below it, with the
+        // rows of measures this run did not take at all (`INSTRUCTIONS=0`, …).
+        let skipped = self.skipped_measures();
+        let (quiet, loud): (Vec<&Row>, Vec<&Row>) = c.rows.iter().partition(|r| {
+            matches!(r.verdict, Verdict::Unchanged | Verdict::Floor)
+                || (r.verdict == Verdict::Missing && skipped.contains(&r.measure))
+        });
         if loud.is_empty() {
             md.push_str("Every benchmark is unchanged.\n");
         } else {
@@ -152,7 +178,7 @@ impl Report<'_> {
         if !quiet.is_empty() {
             let _ = writeln!(
                 md,
-                "\n<details><summary>{} unchanged and floor rows</summary>\n",
+                "\n<details><summary>{} unchanged, floor and not-measured rows</summary>\n",
                 quiet.len()
             );
             table(&mut md, &quiet);

@@ -6,7 +6,7 @@
 #   BASELINE=baselines/laptop.json FILTER='^encode_s16le/' INSTRUCTIONS=0 scripts/nightly.sh
 #
 # Leaves target/sttbench/report.md (for people) and report.json (for machines), the
-# results of this run (new.json, and rerun.json when timings were re-run) and each
+# results of this run (new.json, and rerun-N.json when timings were re-run) and each
 # bench's log. Exit status:
 #   0  nothing regressed
 #   1  something regressed: a count beyond its tolerance, a memory budget exceeded, or a
@@ -17,7 +17,8 @@
 # Knobs (environment, with defaults), besides those of scripts/lib/measure.sh:
 #   BASELINE=baselines/main.json   the baseline to compare with
 #   NOISE_THRESHOLD=5              percent; timings inside it are unchanged
-#   RERUN=1                        re-run flagged timings before failing (0: fail at once)
+#   RERUNS=2                       re-runs (new processes) a flagged timing must regress in
+#                                  too before it fails; 0 fails at once
 #   COMPARE_ARGS=                  extra `sttbench compare` flags, e.g. "--tolerance instructions=2%"
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,7 +27,7 @@ source scripts/lib/measure.sh
 
 BASELINE=${BASELINE:-baselines/main.json}
 NOISE_THRESHOLD=${NOISE_THRESHOLD:-5}
-RERUN=${RERUN:-1}
+RERUNS=${RERUNS:-2}
 COMPARE_ARGS=${COMPARE_ARGS:-}
 
 [[ -f $BASELINE ]] || die $EXIT_BROKEN "no baseline at $BASELINE; make one with scripts/save-baseline.sh NAME (see baselines/README.md)"
@@ -34,7 +35,7 @@ COMPARE_ARGS=${COMPARE_ARGS:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# compare NEW [--rerun RERUN]: judge against the baseline and write the reports.
+# compare NEW [--rerun RERUN]...: judge against the baseline and write the reports.
 compare() {
     local status=0
     # shellcheck disable=SC2086 # COMPARE_ARGS is a list of flags on purpose.
@@ -51,17 +52,22 @@ status=0
 compare "$OUT/new.json" || status=$?
 [[ $status -le $EXIT_REGRESSED ]] || die "$status" "cannot compare; see the message above"
 
-if [[ $status == "$EXIT_REGRESSED" && $RERUN == 1 && -s $tmp/rerun-filter ]]; then
+reruns=()
+rm -f "$OUT"/rerun-*.json
+for ((i = 1; i <= RERUNS; i++)); do
+    [[ $status == "$EXIT_REGRESSED" && -s $tmp/rerun-filter ]] || break
     filter=$(<"$tmp/rerun-filter")
-    log "re-running the flagged timings: $filter"
+    log "re-run $i of $RERUNS for the timings still flagged: $filter"
     # Only the flagged benches and their floors are measured again; the other results,
     # counts included, are carried over from the first run.
     run_timings "$filter"
-    collect "$OUT/rerun.json" "${COLLECT_INPUTS[@]}"
+    collect "$tmp/rerun-$i.json" "${COLLECT_INPUTS[@]}"
+    reruns+=(--rerun "$tmp/rerun-$i.json")
     status=0
-    compare "$OUT/new.json" --rerun "$OUT/rerun.json" || status=$?
+    compare "$OUT/new.json" "${reruns[@]}" || status=$?
     [[ $status -le $EXIT_REGRESSED ]] || die "$status" "cannot compare the re-run; see the message above"
-fi
+done
+[[ ${#reruns[@]} -eq 0 ]] || cp "$tmp"/rerun-*.json "$OUT/"
 
 cat "$OUT/report.md"
 if [[ $MEMORY_OVER_BUDGET == 1 && $status == 0 ]]; then

@@ -110,9 +110,39 @@ fn a_slowdown_that_does_not_reproduce_on_the_rerun_passes() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("| not reproduced | `encode_s16le/sine/20ms`"), "{}", stdout(&o));
     let reproduced = criterion_dir(&s.path("reproduced"), &encode_runs(126.0, 50.0));
-    let o = sttbench(&[&"compare", &old, &new, &"--rerun", &reproduced, &"--quiet"]);
+    let filter = s.path("still-flagged");
+    let o = sttbench(&[
+        &"compare",
+        &old,
+        &new,
+        &"--rerun",
+        &reproduced,
+        &"--quiet",
+        &"--rerun-filter",
+        &filter,
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stdout(&o).is_empty(), "--quiet prints nothing");
+    assert!(std::fs::read_to_string(&filter).unwrap().contains("encode_s16le/sine/20ms"));
+    // Every re-run is a new process: one that does not reproduce clears the timing.
+    let o = sttbench(&[
+        &"compare",
+        &old,
+        &new,
+        &"--rerun",
+        &reproduced,
+        &"--rerun",
+        &again,
+        &"--rerun-filter",
+        &filter,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("re-run +2.0 %"),
+        "the most favourable re-run is shown: {}",
+        stdout(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&filter).unwrap(), "", "nothing left to re-run");
 }
 
 #[test]

@@ -50,10 +50,10 @@ struct CompareArgs {
     old: PathBuf,
     /// The results under test.
     new: PathBuf,
-    /// A second measurement of the new build: flagged timings fail only if they regress
-    /// here too.
+    /// Another measurement of the new build; repeatable. Flagged timings fail only if
+    /// they regress in every re-run too.
     #[arg(long, value_name = "PATH")]
-    rerun: Option<PathBuf>,
+    rerun: Vec<PathBuf>,
     /// Timings whose whole change interval stays within ± this percentage are unchanged.
     #[arg(long, value_name = "PERCENT", default_value_t = 5.0, value_parser = parse_percent)]
     noise_threshold: f64,
@@ -76,8 +76,8 @@ struct CompareArgs {
     /// Also write the JSON report here.
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
-    /// Write the criterion filter for re-running the flagged timings (and their floors)
-    /// here; the file is empty when nothing needs a re-run.
+    /// Write the criterion filter for re-running the timings still flagged after any
+    /// `--rerun` (and their floors) here; the file is empty when nothing needs a re-run.
     #[arg(long, value_name = "PATH")]
     rerun_filter: Option<PathBuf>,
     /// Do not print the markdown report.
@@ -207,6 +207,13 @@ fn compare(args: CompareArgs) -> sttbench::Result<i32> {
         settings = settings.tolerance(measure, tolerance);
     }
     let mut comparison = Comparison::new(&old.results, &new.results, settings);
+    let busy_threshold = args.busy_threshold / 100.0;
+    let mut busy = old.host_busy(busy_threshold) || new.host_busy(busy_threshold);
+    for rerun in &args.rerun {
+        let rerun = baseline::load(rerun)?;
+        busy |= rerun.host_busy(busy_threshold);
+        comparison.confirm(&old.results, &rerun.results);
+    }
     if let Some(filter) = &args.rerun_filter {
         let text = comparison.rerun_filter().unwrap_or_default();
         std::fs::write(filter, text).map_err(|e| {
@@ -216,13 +223,6 @@ fn compare(args: CompareArgs) -> sttbench::Result<i32> {
                 Some(Box::new(e) as _),
             )
         })?;
-    }
-    let busy_threshold = args.busy_threshold / 100.0;
-    let mut busy = old.host_busy(busy_threshold) || new.host_busy(busy_threshold);
-    if let Some(rerun) = &args.rerun {
-        let rerun = baseline::load(rerun)?;
-        busy |= rerun.host_busy(busy_threshold);
-        comparison.confirm(&old.results, &rerun.results);
     }
     if busy {
         comparison.distrust_timings();

@@ -46,10 +46,11 @@ pub struct Metadata {
     pub commit: String,
     /// When the run finished, UTC, RFC 3339 (`2026-11-27T21:30:00Z`).
     pub date: String,
-    /// The fraction of time a spinning thread lost to other processes around the timing
-    /// benches ([`host::time_lost`](super::host::time_lost), the worse of before and
-    /// after), when it was measured. Above [`host::BUSY`](super::host::BUSY) the run's
-    /// timings do not fail a comparison.
+    /// How busy the host was during the timing benches, when it was measured: the worst
+    /// of the time a spinning thread lost before and after
+    /// ([`host::time_lost`](super::host::time_lost)) and the share of a core other
+    /// processes used while the benches ran (the scripts read `/proc/stat`). Above
+    /// [`host::BUSY`](super::host::BUSY) the run's timings do not fail a comparison.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_time_lost: Option<f64>,
     /// The machine the run was measured on.

@@ -6,8 +6,10 @@
 //! comparison needs to know whether the host was quiet. This meter spins one thread on
 //! [`Instant::now`] and adds up every gap longer than [`GAP`]: time the thread was not
 //! running, as a single-threaded bench would not have been. The nightly runs it before
-//! and after the timing benches and stores the worse figure in the baseline metadata;
-//! above [`BUSY`] the timings of that run are not trusted to fail a build.
+//! and after the timing benches, and also records the CPU other processes used while the
+//! benches ran (a neighbour's build that starts and ends in between, which the meter
+//! cannot see); the worst figure goes into the baseline metadata, and above [`BUSY`] the
+//! timings of that run are not trusted to fail a build.
 //!
 //! It does not identify the neighbour or wait for quiet; the scripts decide what to do.
 

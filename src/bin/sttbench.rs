@@ -113,8 +113,8 @@ enum BaselineCommand {
         /// A bench setting to record, `KEY=VALUE`; repeatable.
         #[arg(long, value_name = "KEY=VALUE", value_parser = parse_setting)]
         setting: Vec<(String, String)>,
-        /// What `sttbench hiccup` measured around the timing benches; repeatable, the
-        /// worst is kept.
+        /// How busy the host was around the timing benches (`sttbench hiccup`, or the
+        /// share of a core other processes used); repeatable, the worst is kept.
         #[arg(long, value_name = "FRACTION")]
         host_time_lost: Vec<f64>,
     },

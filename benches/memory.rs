@@ -8,9 +8,15 @@
 //! - `peak-heap-bytes`: the most heap the encoder held at once (its reusable buffer),
 //!   input excluded.
 //!
+//! The send path gets the same three measures per chunk size, as `send/echo/<ms>ms`: a
+//! chunk encoded, sent through a session to the echo socket and its echo read back, all
+//! on one current-thread runtime, so the counts cover the client and the server side of
+//! the round trip; the peak is the session and the echo connection, set up inside the
+//! profiler.
+//!
 //! It prints a table, writes the figures as Bencher Metric Format to
 //! `target/sttbench/memory.json` (benchmark names `encode_s16le/<signal>/<ms>ms`, as in
-//! the encode bench) and a heap profile of one representative case to
+//! the encode bench, and `send/echo/<ms>ms`) and a heap profile of one representative case to
 //! `target/sttbench/dhat-heap.json` for DHAT's `dh_view.html`, and exits with status 1
 //! when a figure is over its budget ([`budget`], the one place budgets are written).
 //!
@@ -20,8 +26,13 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use sttbench::bmf::{Bmf, Metric};
 use sttbench::encode::{AudioFormat, ChunkEncoder, ChunkSpec};
+use sttbench::provider::{Echo, Event};
+use sttbench::server::echo::{self, EchoConfig};
+use sttbench::session::{Session, SessionConfig};
 use sttbench::signal::Signal;
 
 #[global_allocator]
@@ -33,16 +44,35 @@ const CHUNK_MS: [u64; 7] = [10, 20, 50, 100, 250, 500, 1000];
 /// The measures this bench writes, in table order.
 const MEASURES: [&str; 3] = ["allocs-per-chunk", "bytes-per-chunk", "peak-heap-bytes"];
 
-/// Budgets: the most each measure may reach for a chunk laid out by `spec`.
+/// The paths measured.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    /// Encoding a chunk (`encode_s16le/…`).
+    Encode,
+    /// Sending a chunk through a session and reading its echo (`send/echo/…`).
+    Send,
+}
+
+/// Budgets: the most each measure may reach on `stage` for a chunk laid out by `spec`.
 ///
 /// Encoding allocates nothing per chunk: the encoder reuses one buffer. Its peak heap is
 /// that buffer, 16 chunks long (`CHUNKS_PER_RESERVATION` in `encode`), plus the small
 /// shared header `bytes` adds when the buffer is first split.
-fn budget(measure: &str, spec: ChunkSpec) -> f64 {
-    match measure {
-        "allocs-per-chunk" | "bytes-per-chunk" => 0.0,
-        "peak-heap-bytes" => (16 * spec.bytes() + 64) as f64,
-        other => unreachable!("no budget for {other}"),
+///
+/// Sending is allowed one allocation per chunk (the target, and the measurement, is 0),
+/// of at most the chunk's size. Its peak is both ends of one connection plus the chunks
+/// around: measured at 521 KiB + 20 chunks, of which the session's two latency
+/// histograms (`metrics::LatencyHistogram`, 3 significant digits up to 60 s) are 432 KiB,
+/// tungstenite's read buffers 16 KiB, and the encoder's reservation 16 chunks. The
+/// budget leaves room for a few more chunks in flight: 640 KiB + 24 chunks.
+fn budget(stage: Stage, measure: &str, spec: ChunkSpec) -> f64 {
+    match (stage, measure) {
+        (Stage::Encode, "allocs-per-chunk" | "bytes-per-chunk") => 0.0,
+        (Stage::Encode, "peak-heap-bytes") => (16 * spec.bytes() + 64) as f64,
+        (Stage::Send, "allocs-per-chunk") => 1.0,
+        (Stage::Send, "bytes-per-chunk") => spec.bytes() as f64,
+        (Stage::Send, "peak-heap-bytes") => (640 * 1024 + 24 * spec.bytes()) as f64,
+        (_, other) => unreachable!("no budget for {other}"),
     }
 }
 
@@ -87,6 +117,55 @@ fn measure_encoding(spec: ChunkSpec, input: &[f32], chunks: usize) -> Figures {
     }
 }
 
+/// Sends `chunks` chunks through a session to the echo socket and reads each echo back,
+/// under a fresh dhat profiler. Everything runs on one current-thread runtime, made
+/// before the profiler so that only the session, the server and the sends count.
+fn measure_sending(spec: ChunkSpec, input: &[f32], chunks: usize) -> Figures {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let _profiler = dhat::Profiler::builder().testing().build();
+    runtime.block_on(async {
+        let server = echo::start(EchoConfig::default()).await.expect("bind the echo socket");
+        let mut session =
+            Session::connect(&server.ws_url(), Arc::new(Echo), SessionConfig::default())
+                .await
+                .expect("connect to the local echo socket");
+        let mut encoder = ChunkEncoder::new(spec);
+        let mut pieces = input.chunks_exact(spec.samples()).cycle();
+        let mut round_trip = async |session: &mut Session| {
+            let chunk = encoder.encode_f32(pieces.next().expect("the input holds a chunk"));
+            session.send(chunk.clone()).await.expect("send a chunk");
+            match session.next_event().await {
+                Some(Ok(Event::Echo(echo))) => assert!(echo == chunk, "the echo differs"),
+                other => panic!("expected the chunk's echo, got {other:?}"),
+            }
+        };
+        // Warm-up: buffers on both ends grow to their working size in the first round
+        // trips (tungstenite's read and write buffers, the encoder's reservation).
+        for _ in 0..SEND_WARM_UP {
+            round_trip(&mut session).await;
+        }
+        let before = dhat::HeapStats::get();
+        for _ in 0..chunks {
+            round_trip(&mut session).await;
+        }
+        let after = dhat::HeapStats::get();
+        session.abort();
+        server.shutdown().await;
+        Figures {
+            allocs_per_chunk: (after.total_blocks - before.total_blocks) as f64 / chunks as f64,
+            bytes_per_chunk: (after.total_bytes - before.total_bytes) as f64 / chunks as f64,
+            peak_heap_bytes: after.max_bytes as f64,
+        }
+    })
+}
+
+/// Round trips before counting starts; more than the encoder's 16-chunk reservation, so
+/// the count sees its steady state.
+const SEND_WARM_UP: usize = 32;
+
 /// Writes a full heap profile of one representative case for `dh_view.html`.
 fn write_heap_profile(dir: &std::path::Path) {
     let spec = AudioFormat::PIPELINE.chunk_ms(20).expect("20 ms is whole frames");
@@ -96,6 +175,25 @@ fn write_heap_profile(dir: &std::path::Path) {
     let mut encoder = ChunkEncoder::new(spec);
     for chunk in encoder.chunks(&input) {
         drop(black_box(chunk));
+    }
+}
+
+/// Adds one case's figures to the results, and to `over_budget` where they exceed it.
+fn record(
+    results: &mut Bmf,
+    over_budget: &mut Vec<String>,
+    name: &str,
+    stage: Stage,
+    spec: ChunkSpec,
+    figures: &Figures,
+) {
+    for measure in MEASURES {
+        let value = figures.get(measure);
+        results.insert(name, measure, Metric::exact(value));
+        let limit = budget(stage, measure, spec);
+        if value > limit {
+            over_budget.push(format!("{name} {measure} = {value}, budget {limit}"));
+        }
     }
 }
 
@@ -121,17 +219,19 @@ fn main() {
                 "{name:<36} {:>17} {:>16} {:>16}",
                 figures.allocs_per_chunk, figures.bytes_per_chunk, figures.peak_heap_bytes
             );
-            for measure in MEASURES {
-                let value = figures.get(measure);
-                results.insert(&name, measure, Metric::exact(value));
-                if value > budget(measure, spec) {
-                    over_budget.push(format!(
-                        "{name} {measure} = {value}, budget {}",
-                        budget(measure, spec)
-                    ));
-                }
-            }
+            record(&mut results, &mut over_budget, &name, Stage::Encode, spec, &figures);
         }
+    }
+    for ms in CHUNK_MS {
+        let spec = AudioFormat::PIPELINE.chunk_ms(ms).expect("bench durations are whole frames");
+        let input = Signal::Noise.generate(spec.format().sample_rate(), spec.frames() * 4);
+        let figures = measure_sending(spec, &input, chunks);
+        let name = format!("send/echo/{ms}ms");
+        println!(
+            "{name:<36} {:>17} {:>16} {:>16}",
+            figures.allocs_per_chunk, figures.bytes_per_chunk, figures.peak_heap_bytes
+        );
+        record(&mut results, &mut over_budget, &name, Stage::Send, spec, &figures);
     }
 
     let json = out_dir.join("memory.json");

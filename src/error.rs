@@ -30,6 +30,50 @@ pub enum Error {
     /// regenerate the file.
     #[error(transparent)]
     File(#[from] Box<FileError>),
+
+    /// A server URL that cannot be used (not `ws://`, no host, unparsable). Fix the URL
+    /// the message names.
+    #[error(transparent)]
+    InvalidUrl(Box<UrlError>),
+
+    /// A session could not be opened, even after the reconnect policy's attempts. The
+    /// message says why (refused, timed out, handshake rejected): check that the server
+    /// runs at that URL, or raise the connect timeout or the number of attempts.
+    #[error(transparent)]
+    Connect(Box<ConnectError>),
+
+    /// The connection broke while streaming (reset, protocol violation by the peer, a
+    /// message over a size limit). The session is unusable: open a new one and resend
+    /// what the server had not yet acknowledged.
+    #[error("the WebSocket connection failed: {0}")]
+    WebSocket(Box<tokio_tungstenite::tungstenite::Error>),
+
+    /// The session is closed (by `close`, `abort`, or the peer), so nothing more can be
+    /// sent on it. Open a new session to send more.
+    #[error("the session is closed; open a new session to send more")]
+    SessionClosed,
+
+    /// The peer did not answer our close frame within the close timeout, so the
+    /// connection was dropped. Everything sent before the close was flushed; raise the
+    /// close timeout if the peer is known to be slow to finish.
+    #[error("the peer did not answer the close within {0:?}; the connection was dropped")]
+    CloseTimeout(std::time::Duration),
+
+    /// The server closed the session before the stream was over; the message has its
+    /// close code and reason (1008 idle, 1009 message too big, 4xxx provider-specific).
+    /// Fix what the reason names, then reconnect and resend.
+    #[error("the server closed the session early: {code} {reason}")]
+    ServerClosed {
+        /// The close code.
+        code: u16,
+        /// The close reason as sent.
+        reason: Box<str>,
+    },
+
+    /// A setting outside what sttbench accepts (a streaming run longer than it will
+    /// generate, …). The message names the setting and the accepted range: change it.
+    #[error("invalid setting: {0}")]
+    Setting(Box<str>),
 }
 
 /// Why an [`AudioFormat`](crate::encode::AudioFormat) or chunk duration was rejected.
@@ -105,6 +149,59 @@ pub struct FileError {
     /// The underlying error (I/O, JSON, …), when there was one.
     #[source]
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// A server URL that could not be used, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid server URL {url:?}: {problem}")]
+pub struct UrlError {
+    /// The URL as given.
+    pub url: String,
+    /// What is wrong with it, in words a user can act on.
+    pub problem: String,
+}
+
+impl UrlError {
+    /// A problem with `url`; converts into [`Error::InvalidUrl`] with `?` or `.into()`.
+    pub fn new(url: impl Into<String>, problem: impl Into<String>) -> Self {
+        UrlError { url: url.into(), problem: problem.into() }
+    }
+}
+
+impl From<UrlError> for Error {
+    fn from(e: UrlError) -> Self {
+        Error::InvalidUrl(Box::new(e))
+    }
+}
+
+/// Why a session could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot connect to {url} ({attempts} attempt(s)): {cause}")]
+pub struct ConnectError {
+    /// The URL the session was opening.
+    pub url: String,
+    /// How many attempts were made, including the first.
+    pub attempts: u32,
+    /// What went wrong on the last attempt.
+    #[source]
+    pub cause: ConnectFailure,
+}
+
+/// What went wrong on a connection attempt.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectFailure {
+    /// TCP connect plus the WebSocket handshake took longer than the connect timeout.
+    #[error(
+        "no WebSocket handshake within {0:?}; is the server overloaded, or not a WebSocket server?"
+    )]
+    Timeout(std::time::Duration),
+    /// The TCP connection failed (refused, unreachable).
+    #[error("TCP connect failed: {0}; is the server running?")]
+    Io(#[source] std::io::Error),
+    /// The server answered, but not with a WebSocket upgrade (HTTP error, bad headers).
+    #[error("WebSocket handshake failed: {0}")]
+    Handshake(#[source] tokio_tungstenite::tungstenite::Error),
 }
 
 impl FileError {

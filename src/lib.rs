@@ -19,14 +19,21 @@
 //!   server frames → one [`provider::Event`] enum, close codes → typed errors.
 //! - [`server`]: local peers (echo socket, mock providers, impairment proxy), each a
 //!   `run(listener, shutdown)` plus a [`server::ServerHandle`].
+//! - [`session`]: the streaming client: connect with timeout and retries, send chunks,
+//!   keep alive, graceful close or abort, events back, per-session stats; real-time
+//!   paced runs ([`session::run`]).
+//! - [`metrics`]: HdrHistogram latency (p50 … max), throughput (KB/s, Mbit/s, msg/s),
+//!   and the text and JSON reports built from them.
 //! - [`error`]: the crate's error type; every variant says what the caller should do.
 
 pub mod baseline;
 pub mod bmf;
 pub mod encode;
 pub mod error;
+pub mod metrics;
 pub mod provider;
 pub mod server;
+pub mod session;
 pub mod signal;
 
 pub use error::{Error, Result};

@@ -3,12 +3,16 @@
 //! It parses flags, sets up logging and calls the library; anything a test needs to
 //! reach lives in the library.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use sttbench::baseline::{
     self, Baseline, Comparison, Metadata, Settings, Tolerance, report::Report,
 };
+use sttbench::server::echo::{self, EchoConfig};
+use sttbench::session::run::{self, Source, StreamOptions};
 use sttbench::signal::Signal;
 
 /// Measure, and guard against regressions in, a real-time speech-to-text client's audio
@@ -26,6 +30,40 @@ struct Cli {
 enum Command {
     /// List the built-in test signals and what each one is.
     Signals,
+    /// Run the echo socket: every WebSocket frame comes back as it went. Ctrl-C stops it.
+    Echo {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: SocketAddr,
+        /// Largest message accepted, in bytes; a bigger one closes the connection (1009).
+        #[arg(long, default_value_t = EchoConfig::default().get_max_message_size())]
+        max_message_bytes: usize,
+    },
+    /// Stream audio to an echo peer, show progress, and print latency and throughput.
+    Stream {
+        /// The peer, e.g. the URL `sttbench echo` printed.
+        #[arg(long)]
+        url: String,
+        /// A built-in signal to stream (see `sttbench signals`).
+        #[arg(long, default_value = "speech", conflicts_with = "wav")]
+        signal: Signal,
+        /// A WAV file to stream instead, converted to 16 kHz mono.
+        #[arg(long)]
+        wav: Option<PathBuf>,
+        /// Audio per chunk, in milliseconds.
+        #[arg(long, default_value_t = 20)]
+        chunk_ms: u64,
+        /// How much audio: 500ms, 10s, 2m or seconds (default: 10 s of a signal, all of
+        /// a WAV file).
+        #[arg(long, value_parser = run::parse_duration)]
+        duration: Option<Duration>,
+        /// Send each chunk at its audio time instead of as fast as possible.
+        #[arg(long)]
+        realtime: bool,
+        /// Print the summary as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Compare two result sets and judge every benchmark.
     ///
     /// OLD and NEW are each a baseline file, a BMF file or a criterion output directory.
@@ -146,17 +184,59 @@ fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let status = match Cli::parse().command {
+    let status = match try_main(Cli::parse().command) {
+        Ok(status) => status,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    };
+    std::process::exit(status);
+}
+
+/// Runs `command`; `Ok` holds the exit status.
+fn try_main(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
+    // One thread: the echo socket and the client are latency-bound, not CPU-bound.
+    let runtime = || tokio::runtime::Builder::new_current_thread().enable_all().build();
+    match command {
         Command::Signals => {
             for s in Signal::ALL {
                 println!("{:<9} {}", s.name(), s.description());
             }
-            Ok(0)
         }
-        Command::Compare(args) => compare(args),
+        Command::Echo { listen, max_message_bytes } => runtime()?.block_on(async {
+            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+                format!(
+                    "cannot listen on {listen}: {e}; pass --listen 127.0.0.1:0 for any free port"
+                )
+            })?;
+            println!("echo socket on ws://{} (Ctrl-C to stop)", listener.local_addr()?);
+            let config = EchoConfig::default().max_message_size(max_message_bytes);
+            echo::run(listener, config, tokio::signal::ctrl_c()).await;
+            println!("echo socket stopped");
+            Ok::<_, Box<dyn std::error::Error>>(())
+        })?,
+        Command::Stream { url, signal, wav, chunk_ms, duration, realtime, json } => {
+            let source = wav.map_or(Source::Signal(signal), Source::Wav);
+            let options = StreamOptions::new(url)
+                .source(source)
+                .chunk(Duration::from_millis(chunk_ms))
+                .duration(duration)
+                .realtime(realtime);
+            let progress =
+                indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:40}] {pos}/{len} chunks {per_sec}",
+                )?);
+            let summary = runtime()?.block_on(run::stream(&options, &progress))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                println!("{summary}");
+            }
+        }
+        Command::Compare(args) => return Ok(judged(compare(args))),
         Command::Hiccup { ms } => {
-            println!("{:.4}", baseline::host::time_lost(std::time::Duration::from_millis(ms)));
-            Ok(0)
+            println!("{:.4}", baseline::host::time_lost(Duration::from_millis(ms)));
         }
         Command::Baseline(BaselineCommand::Collect {
             criterion,
@@ -174,7 +254,7 @@ fn main() {
                 .map(baseline::Input::Criterion)
                 .chain(gungraun.into_iter().map(baseline::Input::Gungraun))
                 .chain(bmf.into_iter().map(baseline::Input::Bmf));
-            baseline::collect(inputs).and_then(|results| {
+            return Ok(judged(baseline::collect(inputs).and_then(|results| {
                 if plain {
                     return results.write(&out).map(|()| 0);
                 }
@@ -182,21 +262,24 @@ fn main() {
                 metadata.settings.extend(setting);
                 metadata.host_time_lost = host_time_lost.into_iter().reduce(f64::max);
                 Baseline::new(metadata, results).write(&out).map(|()| 0)
-            })
-        }
-    };
-    match status {
-        Ok(code) => std::process::exit(code),
-        Err(e) => {
-            eprintln!("error: {e}");
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                eprintln!("  caused by: {cause}");
-                source = cause.source();
-            }
-            std::process::exit(BROKEN);
+            })));
         }
     }
+    Ok(0)
+}
+
+/// The exit status of a baseline command: its own, or [`BROKEN`] after naming the
+/// problem and its causes.
+fn judged(result: sttbench::Result<i32>) -> i32 {
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            eprintln!("  caused by: {cause}");
+            source = cause.source();
+        }
+        BROKEN
+    })
 }
 
 fn compare(args: CompareArgs) -> sttbench::Result<i32> {

@@ -18,6 +18,10 @@ use tokio_tungstenite::tungstenite::handshake::client::Request;
 
 use crate::encode::AudioFormat;
 
+pub mod echo;
+
+pub use echo::Echo;
+
 /// How a session keeps an idle connection open.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeepAlive {
@@ -128,6 +132,13 @@ pub trait Dialect: fmt::Debug + Send + Sync + 'static {
     ///
     /// Malformed or unexpected messages become [`Event::Unknown`], never a panic.
     fn parse(&self, message: Message) -> Event;
+
+    /// `true` when the server sends every data frame back as it was sent, in order (the
+    /// echo socket). The session then pairs each echo with its send and records the
+    /// round trip; for any other dialect it keeps no per-chunk state.
+    fn echoes(&self) -> bool {
+        false
+    }
 
     /// The typed error a close with `code` and `reason` stands for, or `None` for a
     /// normal close.

@@ -9,6 +9,8 @@
 //!
 //! Servers never decide anything the client does.
 
+pub mod echo;
+
 use std::future::Future;
 use std::net::SocketAddr;
 

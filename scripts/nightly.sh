@@ -61,6 +61,8 @@ for ((i = 1; i <= RERUNS; i++)); do
     # Only the flagged benches and their floors are measured again; the other results,
     # counts included, are carried over from the first run.
     run_timings "$filter"
+    # The self-timed benches are whole programs: re-run them whole, in a new process.
+    run_bmf_benches "$filter"
     collect "$tmp/rerun-$i.json" "${COLLECT_INPUTS[@]}"
     reruns+=(--rerun "$tmp/rerun-$i.json")
     status=0

@@ -26,6 +26,7 @@ fn verdict(c: &Comparison, bench: &str, measure: &str) -> Verdict {
 fn measures_are_classified_by_name() {
     assert_eq!(Kind::of("latency"), Kind::Timing);
     assert_eq!(Kind::of("ttfp-latency"), Kind::Timing);
+    assert_eq!(Kind::of("ratio"), Kind::Timing, "send_ratio's interleaved RTT ratio");
     assert_eq!(Kind::of("bytes-per-second"), Kind::Derived);
     assert_eq!(Kind::of("instructions"), Kind::Count);
     assert_eq!(Kind::of("allocs-per-chunk"), Kind::Count);

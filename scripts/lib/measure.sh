@@ -17,6 +17,8 @@
 #   FILTER=                        criterion filter (regex) for the timing benches
 #   CRITERION_ARGS=--noplot        extra criterion flags, e.g. "--measurement-time 5"
 #   TIMINGS=1 MEMORY=1 INSTRUCTIONS=1   set one to 0 to skip that kind of bench
+#   BMF_BENCHES=send_ratio         timing benches with their own harness that write
+#                                  target/sttbench/<name>.json; run with TIMINGS=1
 #   BUSY_THRESHOLD=5               percent of time lost (sttbench hiccup) above which the
 #                                  host counts as busy: its timings are reported, not gated
 #   GUNGRAUN_VERSION=0.20.0        must equal the gungraun version in Cargo.lock
@@ -27,6 +29,7 @@ CRITERION_ARGS=${CRITERION_ARGS:---noplot}
 TIMINGS=${TIMINGS:-1}
 MEMORY=${MEMORY:-1}
 INSTRUCTIONS=${INSTRUCTIONS:-1}
+BMF_BENCHES=${BMF_BENCHES:-send_ratio}
 BUSY_THRESHOLD=${BUSY_THRESHOLD:-5}
 GUNGRAUN_VERSION=${GUNGRAUN_VERSION:-0.20.0}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
@@ -97,6 +100,34 @@ run_timings() {
     fi
 }
 
+# run_bmf_benches [FILTER]: the timing benches that write their own BMF (BMF_BENCHES),
+# skipping names with no benches/<name>.rs in this checkout. With FILTER (a re-run), only
+# those whose results hold an ID the filter names; they run whole, in a new process.
+run_bmf_benches() {
+    local filter=${1:-} bench json
+    BMF_FILES=()
+    for bench in $BMF_BENCHES; do
+        [[ -f benches/$bench.rs ]] || continue
+        json="$TARGET_DIR/sttbench/$bench.json"
+        BMF_FILES+=(--bmf "$json")
+        if [[ -n $filter ]] && ! names_any "$json" "$filter"; then continue; fi
+        rm -f "$json"
+        log "timings: cargo bench --bench $bench"
+        if ! cargo bench "${FEATURES[@]}" --bench "$bench" >"$OUT/$bench.log" 2>&1 || [[ ! -f $json ]]; then
+            die $EXIT_BENCH_FAILED "the $bench bench failed or wrote no $json; see $OUT/$bench.log"
+        fi
+    done
+}
+
+# names_any JSON FILTER: whether FILTER names one of the benchmark IDs in a BMF file.
+names_any() {
+    local id
+    while read -r id; do
+        [[ $2 == *"$id"* ]] && return 0
+    done < <(sed -n 's/^  "\([^"]*\)": {$/\1/p' "$1")
+    return 1
+}
+
 # run_memory: the dhat bench. Over budget it exits non-zero but still writes its BMF;
 # the comparison then judges the counts like any other, so only a missing file is fatal.
 run_memory() {
@@ -133,7 +164,8 @@ measure() {
     if [[ $TIMINGS == 1 ]]; then
         rm -rf "$CRITERION_HOME"
         run_timings "$FILTER"
-        inputs+=(--criterion "$CRITERION_HOME")
+        run_bmf_benches ""
+        inputs+=(--criterion "$CRITERION_HOME" "${BMF_FILES[@]}")
     fi
     if [[ $MEMORY == 1 ]]; then run_memory; inputs+=(--bmf "$TARGET_DIR/sttbench/memory.json"); fi
     if [[ $INSTRUCTIONS == 1 ]]; then run_instructions; inputs+=(--gungraun "$GUNGRAUN_HOME"); fi

@@ -41,11 +41,15 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The kind of a measure, by its BMF name: `latency` and `*-latency`/`*-ns`/`*-us` are
-    /// timings, `*-per-second` and `throughput` are derived, anything else is a count.
+    /// The kind of a measure, by its BMF name: `latency`, `ratio` (of two timings, such
+    /// as `send/echo_rtt_over_tcp_floor`) and `*-latency`/`*-ratio`/`*-ns`/`*-us`/`*-ms`
+    /// are timings, `*-per-second` and `throughput` are derived, anything else is a count.
     pub fn of(measure: &str) -> Kind {
-        let timing_suffixes = ["-latency", "-ns", "-us", "-ms"];
-        if measure == LATENCY || timing_suffixes.iter().any(|s| measure.ends_with(s)) {
+        let timing_suffixes = ["-latency", "-ratio", "-ns", "-us", "-ms"];
+        if measure == LATENCY
+            || measure == "ratio"
+            || timing_suffixes.iter().any(|s| measure.ends_with(s))
+        {
             Kind::Timing
         } else if measure == "throughput" || measure.ends_with("-per-second") {
             Kind::Derived

@@ -108,7 +108,7 @@ impl Report<'_> {
                 })
                 .collect();
             notes.push(format!(
-                "The host was busy (time lost by a spinning thread: {}): timings that look \
+                "The host was busy (host load: {}): timings that look \
                  regressed are reported as \"host busy\", not failed. Counts still gate.",
                 lost.join(", ")
             ));
@@ -273,7 +273,7 @@ fn describe(meta: Option<&Metadata>) -> String {
     meta.map_or_else(String::new, |m| {
         let commit: String = m.commit.chars().take(12).collect();
         let host =
-            m.host_time_lost.map_or(String::new(), |l| format!(", host {} lost", percent(l)));
+            m.host_time_lost.map_or(String::new(), |l| format!(", host load {}", percent(l)));
         format!(
             " (commit {commit}, {}, {} × {}, {}{host})",
             m.date, m.machine.cores, m.machine.cpu_model, m.rustc

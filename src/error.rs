@@ -31,6 +31,12 @@ pub enum Error {
     #[error(transparent)]
     File(#[from] Box<FileError>),
 
+    /// A provider (Deepgram, AssemblyAI, or a mock of one) refused or ended the session,
+    /// or its request could not be built. Match on the
+    /// [`ProviderErrorKind`](crate::provider::ProviderErrorKind) (bad key, idle timeout,
+    /// chunk duration, …); the message names the provider, the code and what to do.
+    #[error(transparent)]
+    Provider(#[from] Box<crate::provider::ProviderError>),
     /// A server URL that cannot be used (not `ws://`, no host, unparsable). Fix the URL
     /// the message names.
     #[error(transparent)]

@@ -17,6 +17,8 @@
 //!   baseline files, the comparison that judges each measure by its nature, and reports.
 //! - [`provider`]: dialects (echo, Deepgram, AssemblyAI): URLs, auth, control messages,
 //!   server frames → one [`provider::Event`] enum, close codes → typed errors.
+//! - [`pipeline`]: measured sessions with a provider or its mock: time to first partial,
+//!   final latency per utterance, transcripts per second; providers side by side.
 //! - [`server`]: local peers (echo socket, mock providers, impairment proxy), each a
 //!   `run(listener, shutdown)` plus a [`server::ServerHandle`].
 //! - [`session`]: the streaming client: connect with timeout and retries, send chunks,
@@ -31,6 +33,7 @@ pub mod bmf;
 pub mod encode;
 pub mod error;
 pub mod metrics;
+pub mod pipeline;
 pub mod provider;
 pub mod server;
 pub mod session;

@@ -11,7 +11,10 @@ use clap::{Parser, Subcommand};
 use sttbench::baseline::{
     self, Baseline, Comparison, Metadata, Settings, Tolerance, report::Report,
 };
+use sttbench::pipeline::{self, PipelineOptions, Target};
+use sttbench::provider::Hosted;
 use sttbench::server::echo::{self, EchoConfig};
+use sttbench::server::mock::{self, Fault, MockConfig, MockProvider, tls::SelfSigned};
 use sttbench::session::run::{self, Source, StreamOptions};
 use sttbench::signal::Signal;
 
@@ -41,18 +44,27 @@ enum Command {
     },
     /// Stream audio to an echo peer, show progress, and print latency and throughput.
     Stream {
-        /// The peer, e.g. the URL `sttbench echo` printed.
+        /// The peer, e.g. the URL `sttbench echo` or `sttbench mock` printed. Required
+        /// for echo; for a provider, defaults to its production endpoint.
         #[arg(long)]
-        url: String,
+        url: Option<String>,
+        /// Who to stream to: echo, or deepgram and/or assemblyai (comma-separated; several
+        /// print one comparison table). Provider keys come from DEEPGRAM_API_KEY and
+        /// ASSEMBLYAI_API_KEY.
+        #[arg(long, value_delimiter = ',', default_value = "echo")]
+        provider: Vec<Peer>,
+        /// Stream each provider to a zero-delay mock started for the run (offline).
+        #[arg(long, conflicts_with = "url")]
+        mock: bool,
         /// A built-in signal to stream (see `sttbench signals`).
         #[arg(long, default_value = "speech", conflicts_with = "wav")]
         signal: Signal,
         /// A WAV file to stream instead, converted to 16 kHz mono.
         #[arg(long)]
         wav: Option<PathBuf>,
-        /// Audio per chunk, in milliseconds.
-        #[arg(long, default_value_t = 20)]
-        chunk_ms: u64,
+        /// Audio per chunk, in milliseconds [default: 20 for echo, 100 for providers].
+        #[arg(long)]
+        chunk_ms: Option<u64>,
         /// How much audio: 500ms, 10s, 2m or seconds (default: 10 s of a signal, all of
         /// a WAV file).
         #[arg(long, value_parser = run::parse_duration)]
@@ -80,6 +92,48 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         ms: u64,
     },
+    /// Serve a mock provider (deepgram or assemblyai) until Ctrl-C.
+    Mock {
+        /// Which provider to play: deepgram or assemblyai.
+        provider: MockProvider,
+        /// Address to listen on; port 0 picks a free one.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Serve wss:// with a fresh self-signed certificate for localhost and 127.0.0.1.
+        #[arg(long)]
+        tls: bool,
+        /// Where --tls writes the certificate (PEM), for the client to trust.
+        #[arg(long, default_value = "target/sttbench-mock-cert.pem")]
+        cert_out: PathBuf,
+        /// Processing delay before each reply, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// A fault to inject: reject-auth, close=CODE@WHEN, idle=DURATION, chunk-duration,
+        /// stall@WHEN or drop@WHEN (WHEN: 500ms, 2s or 64000b).
+        #[arg(long)]
+        fault: Option<Fault>,
+    },
+}
+
+/// Who `stream` talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Peer {
+    /// The local echo socket.
+    Echo,
+    /// Deepgram, or its mock.
+    Deepgram,
+    /// AssemblyAI, or its mock.
+    Assemblyai,
+}
+
+impl Peer {
+    fn hosted(self) -> Option<Hosted> {
+        match self {
+            Peer::Echo => None,
+            Peer::Deepgram => Some(Hosted::Deepgram),
+            Peer::Assemblyai => Some(Hosted::AssemblyAi),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -180,10 +234,19 @@ fn parse_setting(s: &str) -> Result<(String, String), String> {
 const BROKEN: i32 = 2;
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+    use tracing_subscriber::prelude::*;
+    // tungstenite logs the raw upgrade request at TRACE, the Authorization header (the
+    // API key) included: drop that one event whatever RUST_LOG says (tests/secrets.rs).
+    // A filter, not an EnvFilter directive, which would also switch the target on.
+    let no_raw_handshake = tracing_subscriber::filter::filter_fn(|meta| {
+        !(*meta.level() == tracing::Level::TRACE
+            && meta.target().starts_with("tungstenite::handshake::client"))
+    });
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .init();
+        .with_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_filter(no_raw_handshake);
+    tracing_subscriber::registry().with(logs).init();
     let status = match try_main(Cli::parse().command) {
         Ok(status) => status,
         Err(e) => {
@@ -216,11 +279,49 @@ fn try_main(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
             println!("echo socket stopped");
             Ok::<_, Box<dyn std::error::Error>>(())
         })?,
-        Command::Stream { url, signal, wav, chunk_ms, duration, realtime, json } => {
+        Command::Stream {
+            url,
+            provider,
+            mock,
+            signal,
+            wav,
+            chunk_ms,
+            duration,
+            realtime,
+            json,
+        } => {
             let source = wav.map_or(Source::Signal(signal), Source::Wav);
+            let hosted: Vec<Hosted> = provider.iter().filter_map(|p| p.hosted()).collect();
+            if !hosted.is_empty() {
+                if hosted.len() != provider.len() {
+                    return Err("--provider: echo cannot be compared with providers".into());
+                }
+                if json {
+                    return Err("--json is for echo runs; provider runs print text".into());
+                }
+                let target = match (url, mock) {
+                    (Some(url), _) if hosted.len() == 1 => Target::Url(url),
+                    (Some(_), _) => {
+                        return Err("--url names one server; give one --provider".into());
+                    }
+                    (None, true) => Target::Mock,
+                    (None, false) => Target::Production,
+                };
+                let options = PipelineOptions::default()
+                    .chunk(Duration::from_millis(chunk_ms.unwrap_or(100)))
+                    .realtime(realtime)
+                    .samples(pipeline::compare::samples(&source, duration)?);
+                let runs = runtime()?.block_on(pipeline::compare(&hosted, &target, &options))?;
+                match runs.as_slice() {
+                    [one] => println!("{one}"),
+                    many => print!("{}", pipeline::table(many)),
+                }
+                return Ok(0);
+            }
+            let url = url.ok_or("--url is required for echo (the URL `sttbench echo` printed)")?;
             let options = StreamOptions::new(url)
                 .source(source)
-                .chunk(Duration::from_millis(chunk_ms))
+                .chunk(Duration::from_millis(chunk_ms.unwrap_or(20)))
                 .duration(duration)
                 .realtime(realtime);
             let progress =
@@ -263,6 +364,27 @@ fn try_main(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
                 metadata.host_time_lost = host_time_lost.into_iter().reduce(f64::max);
                 Baseline::new(metadata, results).write(&out).map(|()| 0)
             })));
+        }
+        Command::Mock { provider, listen, tls, cert_out, delay_ms, fault } => {
+            let mut config =
+                MockConfig::new(provider).delay(Duration::from_millis(delay_ms)).fault(fault);
+            let mut scheme = "ws";
+            if tls {
+                let cert = SelfSigned::generate()?;
+                std::fs::write(&cert_out, cert.cert_pem())
+                    .map_err(|e| format!("cannot write {}: {e}", cert_out.display()))?;
+                println!("certificate: {} (Node: NODE_EXTRA_CA_CERTS=<it>)", cert_out.display());
+                config = config.tls(Some(cert.server_config()?));
+                scheme = "wss";
+            }
+            runtime()?.block_on(async {
+                let listener = tokio::net::TcpListener::bind(listen).await?;
+                let server = sttbench::server::spawn(listener, |l, s| mock::run(l, config, s))?;
+                println!("{provider} mock listening on {scheme}://{}", server.addr());
+                tokio::signal::ctrl_c().await?;
+                server.shutdown().await;
+                Ok::<_, std::io::Error>(())
+            })?;
         }
     }
     Ok(0)

@@ -22,7 +22,7 @@
 //! plain `as i16` cast saturates per lane with compare-and-branch code and runs about
 //! 4× slower. The clamp is done in f32, and rounding adds 1.5 × 2²³ so that the integer
 //! lands in the low mantissa bits, where `to_bits` reads it without a float → int
-//! conversion. [`reference`] is the obvious per-sample version; a test holds the two
+//! conversion. [`reference`](mod@reference) is the obvious per-sample version; a test holds the two
 //! equal on every length and offset, and on every boundary in the table above.
 
 use std::mem::MaybeUninit;

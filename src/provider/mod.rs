@@ -7,7 +7,20 @@
 //! never touches the session.
 //!
 //! Dialects: `echo` (the local echo socket; binary frames come back as they went),
-//! and, as they land, `deepgram` and `assemblyai`.
+//! [`deepgram`] and [`assemblyai`]. Credentials ([`ApiKey`]) never print their value;
+//! provider failures are one [`ProviderError`] with a typed [`ProviderErrorKind`].
+
+pub mod assemblyai;
+pub mod credential;
+pub mod deepgram;
+pub mod error;
+mod hosted;
+pub mod token;
+mod wire;
+
+pub use credential::{ApiKey, Credential};
+pub use error::{ProviderError, ProviderErrorKind};
+pub use hosted::Hosted;
 
 use std::fmt;
 use std::time::Duration;
@@ -61,6 +74,14 @@ pub enum Event {
     },
     /// A message of a type this dialect does not know; kept, never fatal.
     Unknown(String),
+    /// The provider reported an error in a message (Deepgram `Error`, AssemblyAI
+    /// `Error`); a close with a code usually follows.
+    ProviderError {
+        /// The provider's error code or variant, when it sends one.
+        code: Option<String>,
+        /// The provider's description.
+        message: String,
+    },
     /// The server closed the connection.
     Closed {
         /// The close code (1000 normal, 1008 policy, 1011 internal, 4xxx provider).
@@ -85,6 +106,9 @@ pub struct Transcript {
     pub start: Duration,
     /// Audio time where the transcribed span ends.
     pub end: Duration,
+    /// The provider's turn number (AssemblyAI `turn_order`), when it numbers turns; a
+    /// later message for the same turn replaces the earlier text.
+    pub turn: Option<u32>,
 }
 
 /// What a session needs to know about the protocol it speaks. See the module doc.
@@ -145,5 +169,22 @@ pub trait Dialect: fmt::Debug + Send + Sync + 'static {
     fn close_error(&self, code: u16, reason: &str) -> Option<crate::Error> {
         let _ = (code, reason);
         None
+    }
+
+    /// The typed error for an upgrade the server answered with HTTP `status` and `body`
+    /// instead of 101 (Deepgram answers a bad key with 401).
+    fn handshake_error(&self, status: u16, body: &str) -> crate::Error {
+        ProviderError::new(self.name(), ProviderErrorKind::Other, Some(status), short(body)).into()
+    }
+}
+
+/// At most the first 200 characters of a provider's body or reason, for error messages:
+/// enough to read, never a whole HTML error page.
+pub(crate) fn short(text: &str) -> String {
+    const MAX_CHARS: usize = 200;
+    let text = text.trim();
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
     }
 }

@@ -10,6 +10,7 @@
 //! Servers never decide anything the client does.
 
 pub mod echo;
+pub mod mock;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,0 +1,255 @@
+//! One mock connection after the upgrade: reading frames, the processing delay, the idle
+//! timer, faults, and the close sequence. Protocol decisions are the dialect's
+//! ([`Session`]); this file owns the timing and the socket.
+//!
+//! Everything waits on `tokio::time`, so tests can pause the clock and step through idle
+//! timeouts and delayed replies without sleeping.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+
+use super::{Fault, Trigger};
+
+/// How long the mock waits for the client's half of the close handshake before it drops
+/// the connection anyway; RFC 6455 leaves this to the server.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(5);
+
+/// What a dialect does with each thing that happens on its connection.
+pub(super) trait Session: Send {
+    /// Right after the upgrade (AssemblyAI sends `Begin`, or closes 1008 on bad auth).
+    fn open(&mut self, out: &mut Outbox);
+    /// An audio frame.
+    fn binary(&mut self, data: &[u8], out: &mut Outbox);
+    /// A text frame (control messages).
+    fn text(&mut self, text: &str, out: &mut Outbox);
+    /// Nothing arrived for [`Session::idle_timeout`].
+    fn idle(&mut self, out: &mut Outbox);
+    /// The provider's idle window, if it has one.
+    fn idle_timeout(&self) -> Option<Duration>;
+    /// The close the provider sends for `Fault::Close` with an empty reason.
+    fn close_reason(&self, code: u16) -> &'static str;
+}
+
+/// Messages waiting for their processing delay, then the close that ends the session.
+#[derive(Debug)]
+pub(super) struct Outbox {
+    delay: Duration,
+    queue: VecDeque<(Instant, Message)>,
+    closing: bool,
+}
+
+impl Outbox {
+    fn new(delay: Duration) -> Self {
+        Outbox { delay, queue: VecDeque::new(), closing: false }
+    }
+
+    /// Sends `message` after the processing delay; ignored once a close is queued.
+    pub(super) fn send(&mut self, message: Message) {
+        if !self.closing {
+            self.queue.push_back((Instant::now() + self.delay, message));
+        }
+    }
+
+    /// Sends `value` as a JSON text frame.
+    pub(super) fn json(&mut self, value: serde_json::Value) {
+        self.send(Message::text(value.to_string()));
+    }
+
+    /// Queues the close frame (after everything already queued) and stops taking more.
+    /// The reason is cut to the 123 bytes a close frame can carry (RFC 6455 §5.5).
+    pub(super) fn close(&mut self, code: u16, reason: impl Into<String>) {
+        let frame = CloseFrame { code: code.into(), reason: fit_reason(reason.into()).into() };
+        self.send(Message::Close(Some(frame)));
+        self.closing = true;
+    }
+
+    fn due(&self) -> Option<Instant> {
+        self.queue.front().map(|(at, _)| *at)
+    }
+}
+
+/// Serves one upgraded connection until it closes, the client leaves, a fault ends it, or
+/// `shutdown` fires.
+pub(super) async fn drive<S, D>(
+    mut ws: WebSocketStream<S>,
+    mut session: D,
+    delay: Duration,
+    fault: Option<Fault>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+    D: Session,
+{
+    let opened = Instant::now();
+    let mut out = Outbox::new(delay);
+    let idle_window = match &fault {
+        Some(Fault::IdleTimeout(window)) => Some(*window),
+        _ => session.idle_timeout(),
+    };
+    let mut last_heard = opened;
+    let mut bytes: u64 = 0;
+    let at_time = |t: &Trigger| match t {
+        Trigger::Elapsed(d) => Some(opened + *d),
+        Trigger::Bytes(_) => None,
+    };
+    let fault_at = match &fault {
+        Some(Fault::Close { after, .. } | Fault::Stall(after) | Fault::Drop(after)) => {
+            at_time(after)
+        }
+        _ => None,
+    };
+    // Close, stall and drop fire once, at a time or a byte count; other faults are not
+    // triggered here.
+    let fault_armed =
+        matches!(&fault, Some(Fault::Close { .. } | Fault::Stall(_) | Fault::Drop(_)));
+    session.open(&mut out);
+    loop {
+        let due = out.due();
+        let idle_at = idle_window.filter(|_| !out.closing).map(|w| last_heard + w);
+        let fired = tokio::select! {
+            biased;
+            _ = shutdown.changed() => {
+                let _ = ws.close(Some(CloseFrame { code: 1001.into(), reason: "server shutting down".into() })).await;
+                return;
+            }
+            _ = sleep_until(due.unwrap_or(opened)), if due.is_some() => {
+                let (_, message) = out.queue.pop_front().expect("due implies a queued message");
+                let is_close = message.is_close();
+                if ws.send(message).await.is_err() {
+                    return;
+                }
+                if is_close {
+                    break;
+                }
+                false
+            }
+            _ = sleep_until(fault_at.unwrap_or(opened)), if fault_armed && fault_at.is_some() => true,
+            _ = sleep_until(idle_at.unwrap_or(opened)), if idle_at.is_some() => {
+                session.idle(&mut out);
+                last_heard = Instant::now();
+                false
+            }
+            frame = ws.next(), if !out.closing => match frame {
+                Some(Ok(Message::Binary(data))) => {
+                    last_heard = Instant::now();
+                    bytes += data.len() as u64;
+                    session.binary(&data, &mut out);
+                    matches!(&fault, Some(Fault::Close { after: Trigger::Bytes(n), .. } | Fault::Stall(Trigger::Bytes(n)) | Fault::Drop(Trigger::Bytes(n))) if bytes >= *n)
+                }
+                Some(Ok(Message::Text(text))) => {
+                    last_heard = Instant::now();
+                    session.text(&text, &mut out);
+                    false
+                }
+                // Pings are answered by tungstenite; a client close is answered on the
+                // next poll, which then ends the stream.
+                Some(Ok(_)) => false,
+                Some(Err(_)) | None => return,
+            },
+        };
+        // Every fault below ends the loop, so each fires at most once.
+        if fired && fault_armed {
+            match fault.as_ref().expect("fired implies a fault") {
+                Fault::Close { code, reason, .. } => {
+                    let reason =
+                        if reason.is_empty() { session.close_reason(*code) } else { reason };
+                    let reason = fit_reason(reason.to_string());
+                    let frame = CloseFrame { code: (*code).into(), reason: reason.into() };
+                    // A fault closes now, ahead of any delayed results.
+                    let _ = ws.send(Message::Close(Some(frame))).await;
+                    break;
+                }
+                Fault::Stall(_) => {
+                    // Hold the socket without reading it until the server stops.
+                    let _ = shutdown.changed().await;
+                    return;
+                }
+                // Dropping the stream closes the TCP connection with no close frame.
+                _ => return,
+            }
+        }
+    }
+    // Our close frame is out: wait, bounded, for the client's, or for shutdown.
+    let client_close =
+        timeout(CLOSE_HANDSHAKE, async { while let Some(Ok(_)) = ws.next().await {} });
+    tokio::select! {
+        _ = client_close => {}
+        _ = shutdown.changed() => {}
+    }
+}
+
+/// `reason` cut at a character boundary to at most 123 bytes.
+fn fit_reason(mut reason: String) -> String {
+    const MAX: usize = 123;
+    if reason.len() > MAX {
+        let cut = (0..=MAX).rev().find(|&i| reason.is_char_boundary(i)).unwrap_or(0);
+        reason.truncate(cut);
+    }
+    reason
+}
+
+/// An id in UUID form, unique per server process: `00000000-0000-4000-8000-<n>`.
+pub(super) fn next_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("00000000-0000-4000-8000-{:012x}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Seconds since the Unix epoch, from the system clock.
+pub(super) fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// `secs` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.000Z` (Deepgram's `created`).
+pub(super) fn rfc3339(secs: u64) -> String {
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (H. Hinnant), valid for every date after 1970.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (rem / 3_600, rem % 3_600 / 60, rem % 60);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.000Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_at_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        // Deepgram's docs example, 2024-08-29T22:37:55Z, and a leap day.
+        assert_eq!(rfc3339(1_724_971_075), "2024-08-29T22:37:55.000Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn close_reasons_fit_a_control_frame() {
+        assert_eq!(fit_reason("short".into()), "short");
+        let long = "é".repeat(100);
+        let cut = fit_reason(long);
+        assert!(cut.len() <= 123 && cut.chars().all(|c| c == 'é'), "{}", cut.len());
+    }
+
+    #[test]
+    fn ids_are_unique_and_uuid_shaped() {
+        let (a, b) = (next_id(), next_id());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.matches('-').count(), 4);
+    }
+}

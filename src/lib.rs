@@ -13,6 +13,8 @@
 //!   [`bytes::Bytes`] without per-chunk allocation, downmix, resampling, WAV input.
 //! - [`bmf`]: the one result format, Bencher Metric Format JSON, that every measurement
 //!   which can regress is written in.
+//! - [`baseline`]: criterion output, instruction counts and BMF read into one result set,
+//!   baseline files, the comparison that judges each measure by its nature, and reports.
 //! - [`provider`]: dialects (echo, Deepgram, AssemblyAI): URLs, auth, control messages,
 //!   server frames → one [`provider::Event`] enum, close codes → typed errors.
 //! - [`pipeline`]: measured sessions with a provider or its mock: time to first partial,
@@ -26,6 +28,7 @@
 //!   and the text and JSON reports built from them.
 //! - [`error`]: the crate's error type; every variant says what the caller should do.
 
+pub mod baseline;
 pub mod bmf;
 pub mod encode;
 pub mod error;

@@ -1,0 +1,114 @@
+//! Instruction counts for the CPU-bound paths: the deterministic gate.
+//!
+//! Wall-clock timings on a shared machine drift by several percent; the number of
+//! instructions a function executes under valgrind's callgrind does not. gungraun runs
+//! each benchmark once under callgrind (setup excluded) and reports its instruction count;
+//! `sttbench baseline collect --gungraun target/gungraun` turns those into BMF
+//! `instructions`, which `sttbench compare` gates with a 1 % tolerance.
+//!
+//! Names follow criterion's IDs so counts sit beside the timings of the same benchmark:
+//! gungraun `<group>::<function>::<id>` reads as `<group>/<function>/<id>`, and because a
+//! Rust identifier cannot start with a digit, a leading `_` is dropped (`_20ms` → `20ms`).
+//!
+//! Opt-in: `cargo bench --features instructions --bench instructions` needs valgrind and
+//! `gungraun-runner` 0.20.0 (`scripts/nightly.sh` installs it). It leaves out anything
+//! that waits on the OS (sockets, the session): callgrind does not model it, and tokio's
+//! scheduling makes such counts vary.
+
+// gungraun's macros generate public items without docs; there is nothing to document.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use gungraun::{library_benchmark, library_benchmark_group, main};
+use sttbench::encode::convert::{self, Resampler};
+use sttbench::encode::{AudioFormat, ChunkEncoder};
+use sttbench::signal::Signal;
+
+/// A warmed encoder and one chunk of `signal`: the first chunk's buffer reservation is
+/// setup, not steady state.
+fn encoder_with(signal: Signal, ms: u64) -> (ChunkEncoder, Vec<f32>) {
+    let spec = AudioFormat::PIPELINE.chunk_ms(ms).expect("whole frames at 16 kHz");
+    let mut encoder = ChunkEncoder::new(spec);
+    drop(encoder.encode_f32(&[0.0; 16]));
+    (encoder, signal.generate(AudioFormat::PIPELINE.sample_rate(), spec.samples()))
+}
+
+/// One chunk of stereo or 48 kHz input: what downmix and resampling are given.
+fn samples(rate: u32, channels: usize, ms: u64) -> Vec<f32> {
+    let frames = rate as usize * ms as usize / 1000;
+    let mono = Signal::Sine.generate(rate, frames);
+    mono.iter().flat_map(|&s| std::iter::repeat_n(s, channels)).collect()
+}
+
+/// As many zero bytes as one encoded chunk of `ms`.
+fn output_bytes(ms: u64) -> Vec<u8> {
+    vec![0; AudioFormat::PIPELINE.chunk_ms(ms).expect("whole frames at 16 kHz").bytes()]
+}
+
+/// A 48 kHz → 16 kHz resampler and one chunk of 48 kHz input.
+fn resampler_with(ms: u64) -> (Resampler, Vec<f32>) {
+    (Resampler::new(48_000, 16_000).expect("supported rates"), samples(48_000, 1, ms))
+}
+
+/// One chunk of 16 kHz stereo input.
+fn stereo_samples(ms: u64) -> Vec<f32> {
+    samples(16_000, 2, ms)
+}
+
+fn check_len(chunk: Bytes, samples: usize) -> Bytes {
+    assert_eq!(chunk.len(), samples * 2, "one s16le sample per input sample");
+    chunk
+}
+
+#[library_benchmark]
+#[bench::_20ms(setup = encoder_with, args = (Signal::Sine, 20))]
+#[bench::_100ms(setup = encoder_with, args = (Signal::Sine, 100))]
+fn sine((mut encoder, samples): (ChunkEncoder, Vec<f32>)) -> Bytes {
+    check_len(black_box(encoder.encode_f32(black_box(&samples))), samples.len())
+}
+
+#[library_benchmark]
+#[bench::_20ms(setup = encoder_with, args = (Signal::Clipped, 20))]
+fn clipped((mut encoder, samples): (ChunkEncoder, Vec<f32>)) -> Bytes {
+    check_len(black_box(encoder.encode_f32(black_box(&samples))), samples.len())
+}
+
+#[library_benchmark]
+#[bench::_20ms(setup = encoder_with, args = (Signal::Noise, 20))]
+fn noise((mut encoder, samples): (ChunkEncoder, Vec<f32>)) -> Bytes {
+    check_len(black_box(encoder.encode_f32(black_box(&samples))), samples.len())
+}
+
+// The floor: copying as many bytes as one encoded chunk holds.
+#[library_benchmark]
+#[bench::_20ms(setup = output_bytes, args = (20))]
+fn memcpy_floor(source: Vec<u8>) -> Bytes {
+    black_box(Bytes::copy_from_slice(black_box(&source)))
+}
+
+library_benchmark_group!(name = encode_s16le, benchmarks = [sine, clipped, noise, memcpy_floor]);
+
+#[library_benchmark]
+#[bench::_20ms(setup = resampler_with, args = (20))]
+fn _48k_to_16k((mut resampler, input): (Resampler, Vec<f32>)) -> Vec<f32> {
+    let mut out = Vec::with_capacity(input.len() / 3 + 64);
+    resampler.process(black_box(&input), &mut out);
+    black_box(out)
+}
+
+library_benchmark_group!(name = resample, benchmarks = [_48k_to_16k]);
+
+#[library_benchmark]
+#[bench::_20ms(setup = stereo_samples, args = (20))]
+fn stereo(input: Vec<f32>) -> Vec<f32> {
+    let mut out = Vec::with_capacity(input.len() / 2);
+    convert::downmix(black_box(&input), 2, &mut out).expect("whole stereo frames");
+    assert_eq!(out.len(), input.len() / 2);
+    black_box(out)
+}
+
+library_benchmark_group!(name = downmix, benchmarks = [stereo]);
+
+main!(library_benchmark_groups = encode_s16le, resample, downmix);

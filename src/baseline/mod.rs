@@ -1,0 +1,159 @@
+//! Baselines: reading results, storing them, comparing two runs, and the verdict.
+//!
+//! One reader per source turns results into the one format, [`Bmf`]:
+//! [`criterion`] reads criterion's output directory, [`gungraun`] reads instruction counts,
+//! and the memory bench writes BMF itself. A [`Baseline`] file is BMF plus the metadata a
+//! reviewer needs. [`Comparison`] judges two result sets, and [`report`] writes the
+//! verdict for people (markdown) and machines (JSON).
+//!
+//! [`load`] accepts any of the three as one side of a comparison and validates what it
+//! reads, so that a corrupt input is a named error (exit status 2) and never a verdict.
+//!
+//! This module does not run benchmarks; the scripts in `scripts/` do.
+
+pub mod compare;
+pub mod criterion;
+pub mod file;
+pub mod gungraun;
+pub mod host;
+pub mod report;
+pub mod settings;
+
+use std::path::{Path, PathBuf};
+
+pub use compare::{Comparison, Kind, Row, Verdict};
+pub use file::{Baseline, Machine, Metadata};
+pub use settings::{FloorRule, Settings, Tolerance};
+
+use crate::bmf::Bmf;
+use crate::error::FileError;
+
+/// One side of a comparison: its results and, for a baseline file, their metadata.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Source {
+    /// Where the results came from.
+    pub path: PathBuf,
+    /// The metadata, when the source is a baseline file.
+    pub metadata: Option<Metadata>,
+    /// The results.
+    pub results: Bmf,
+}
+
+impl Source {
+    /// Whether these results were measured on a host too busy for their timings to fail
+    /// a build: more than `threshold` of the time lost (default [`host::BUSY`]; see
+    /// [`host`]). Results without a measurement count as quiet.
+    pub fn host_busy(&self, threshold: f64) -> bool {
+        self.metadata.as_ref().and_then(|m| m.host_time_lost).is_some_and(|lost| lost > threshold)
+    }
+}
+
+/// Reads `path` as a baseline file, a BMF file or a criterion output directory, and
+/// validates the values.
+///
+/// # Errors
+///
+/// [`Error::File`](crate::Error::File) naming the file and the problem when the input is
+/// missing, unreadable, corrupt, of another schema version, empty, or holds a value that
+/// cannot be a measurement (not finite, a timing that is not positive, bounds that do not
+/// enclose the value).
+pub fn load(path: impl AsRef<Path>) -> crate::Result<Source> {
+    let path = path.as_ref();
+    let (metadata, results) = if path.is_dir() {
+        (None, criterion::read_dir(path)?)
+    } else {
+        let value = file::read_value(path)?;
+        if file::is_baseline(&value) {
+            let baseline = Baseline::from_value(path, value)?;
+            (Some(baseline.metadata), baseline.results)
+        } else {
+            let bmf = serde_json::from_value(value).map_err(|e| {
+                FileError::new(
+                    path,
+                    "neither a baseline file nor Bencher Metric Format JSON \
+                     ({\"bench\": {\"measure\": {\"value\": …}}})",
+                    Some(Box::new(e) as _),
+                )
+            })?;
+            (None, bmf)
+        }
+    };
+    validate(path, &results)?;
+    Ok(Source { path: path.to_owned(), metadata, results })
+}
+
+/// Rejects results a comparison could not judge honestly.
+pub fn validate(path: &Path, results: &Bmf) -> crate::Result<()> {
+    if results.0.values().all(|m| m.is_empty()) {
+        return Err(FileError::new(
+            path,
+            "holds no results; was the bench run filtered to nothing?",
+            None,
+        )
+        .into());
+    }
+    for (bench, measures) in &results.0 {
+        for (measure, m) in measures {
+            let (lo, hi) = (m.lower_value.unwrap_or(m.value), m.upper_value.unwrap_or(m.value));
+            let problem = if ![m.value, lo, hi].iter().all(|v| v.is_finite()) {
+                "is not a finite number"
+            } else if !(lo <= m.value && m.value <= hi) {
+                "has bounds that do not enclose its value"
+            } else if Kind::of(measure) == Kind::Timing && lo <= 0.0 {
+                "is a timing that is not positive"
+            } else if m.value < 0.0 {
+                "is negative"
+            } else {
+                continue;
+            };
+            return Err(FileError::new(
+                path,
+                format!("`{bench}` measure `{measure}` {problem}; re-run the benchmark"),
+                None,
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// A result source for [`collect`], by its producer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A criterion output directory, read by [`criterion::read_dir`].
+    Criterion(PathBuf),
+    /// A gungraun output directory, read by [`gungraun::read_dir`].
+    Gungraun(PathBuf),
+    /// A BMF file, such as the memory bench's.
+    Bmf(PathBuf),
+}
+
+/// Reads and validates every input and merges them into one result set; a later input
+/// wins where two name the same benchmark and measure.
+///
+/// # Errors
+///
+/// The first input that cannot be read or holds a value [`validate`] rejects.
+pub fn collect(inputs: impl IntoIterator<Item = Input>) -> crate::Result<Bmf> {
+    let mut all = Bmf::new();
+    for input in inputs {
+        let (path, results) = match input {
+            Input::Criterion(dir) => {
+                let bmf = criterion::read_dir(&dir)?;
+                (dir, bmf)
+            }
+            Input::Gungraun(dir) => {
+                let bmf = gungraun::read_dir(&dir)?;
+                (dir, bmf)
+            }
+            Input::Bmf(file) => {
+                let bmf = Bmf::read(&file)?;
+                (file, bmf)
+            }
+        };
+        validate(&path, &results)?;
+        all.merge(results);
+    }
+    Ok(all)
+}

@@ -16,14 +16,17 @@
 //! convention as dasp's sample conversions. NaN becomes silence rather than a rail, so
 //! a numerical bug upstream is heard as a gap, not as a full-scale click.
 //!
-//! # Fast path and reference
+//! # Fast paths and reference
 //!
-//! [`f32_to_s16le`] is written so that LLVM vectorises it on baseline x86-64 (SSE2): a
-//! plain `as i16` cast saturates per lane with compare-and-branch code and runs about
-//! 4× slower. The clamp is done in f32, and rounding adds 1.5 × 2²³ so that the integer
-//! lands in the low mantissa bits, where `to_bits` reads it without a float → int
-//! conversion. [`reference`](mod@reference) is the obvious per-sample version; a test holds the two
-//! equal on every length and offset, and on every boundary in the table above.
+//! [`f32_to_s16le`] picks, once per call, the fastest kernel the CPU runs: AVX2 (16
+//! samples a step) or SSE2 (8, every x86-64 CPU) in [`x86`](self), else a portable
+//! loop. The portable loop is written so that LLVM vectorises it: a plain `as i16` cast
+//! saturates per lane with compare-and-branch code and runs about 4× slower, so the
+//! clamp is done in f32, and rounding adds 1.5 × 2²³ so that the integer lands in the
+//! low mantissa bits, where `to_bits` reads it without a float → int conversion.
+//! [`reference`](mod@reference) is the obvious per-sample version; the tests hold every
+//! kernel the CPU supports equal to it on every length and offset, over the whole i16
+//! range, and on every boundary in the table above.
 
 use std::mem::MaybeUninit;
 
@@ -57,65 +60,61 @@ fn encode_sample(x: f32) -> i16 {
 ///
 /// If `out.len() != 2 * samples.len()`: the caller sized the buffer wrongly.
 pub fn f32_to_s16le(samples: &[f32], out: &mut [MaybeUninit<u8>]) {
+    f32_to_s16le_with(Kernel::best(), samples, out);
+}
+
+/// The implementations of [`f32_to_s16le`]; all follow the same contract, and the tests
+/// hold every one the CPU supports to [`reference`](mod@reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kernel {
+    /// Auto-vectorised [`encode_sample`]: any target.
+    Portable,
+    /// SSE2, 8 samples a step: every x86-64 CPU.
+    #[cfg(target_arch = "x86_64")]
+    Sse2,
+    /// AVX2, 16 samples a step, then SSE2 for the rest: x86-64 CPUs since 2013.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU runs. The feature check is a cached load.
+    fn best() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Kernel::Avx2;
+        } else {
+            return Kernel::Sse2;
+        }
+        #[allow(unreachable_code)]
+        Kernel::Portable
+    }
+}
+
+fn f32_to_s16le_with(kernel: Kernel, samples: &[f32], out: &mut [MaybeUninit<u8>]) {
     assert_eq!(out.len(), samples.len() * 2, "output must hold 2 bytes per sample");
     let (pairs, _) = out.as_chunks_mut::<2>();
-    // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 CPU has it.
-    #[cfg(target_arch = "x86_64")]
-    let (samples, pairs) = unsafe { sse2::f32_to_s16le_blocks(samples, pairs) };
-    // The portable loop; on x86-64 it only sees the last 0–7 samples.
+    let (samples, pairs) = match kernel {
+        Kernel::Portable => (samples, pairs),
+        // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 CPU has it.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Sse2 => unsafe { x86::sse2_blocks(samples, pairs) },
+        // SAFETY: `Kernel::Avx2` is only chosen (by `best` or a test) on a CPU with AVX2;
+        // SSE2 is part of the x86-64 baseline.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => unsafe {
+            let (samples, pairs) = x86::avx2_blocks(samples, pairs);
+            x86::sse2_blocks(samples, pairs)
+        },
+    };
+    // The portable loop; after a SIMD kernel it only sees the last 0–7 samples.
     for (dst, &x) in pairs.iter_mut().zip(samples) {
         *dst = encode_sample(x).to_le_bytes().map(MaybeUninit::new);
     }
 }
 
-/// The x86-64 fast path, on SSE2, which every x86-64 CPU has.
-///
-/// Auto-vectorisation of [`encode_sample`] packs 4 lanes per iteration and needs the
-/// rounding trick; `cvtps2dq` rounds to nearest even by itself (the default MXCSR mode,
-/// which Rust requires) and `packssdw` saturates eight lanes to i16 in one step, so this
-/// runs at about half the instructions per sample.
 #[cfg(target_arch = "x86_64")]
-mod sse2 {
-    use std::arch::x86_64::{
-        __m128, __m128i, _mm_and_ps, _mm_cmpord_ps, _mm_cvtps_epi32, _mm_loadu_ps, _mm_min_ps,
-        _mm_mul_ps, _mm_packs_epi32, _mm_set1_ps, _mm_storeu_si128,
-    };
-    use std::mem::MaybeUninit;
-
-    use super::SCALE;
-
-    type Pair = [MaybeUninit<u8>; 2];
-
-    /// Encodes whole blocks of 8 samples and returns the input and output left over.
-    #[target_feature(enable = "sse2")]
-    pub(super) fn f32_to_s16le_blocks<'s, 'o>(
-        samples: &'s [f32],
-        out: &'o mut [Pair],
-    ) -> (&'s [f32], &'o mut [Pair]) {
-        let (blocks, tail) = samples.as_chunks::<8>();
-        let (out_blocks, out_tail) = out.as_chunks_mut::<8>();
-        for (dst, src) in out_blocks.iter_mut().zip(blocks) {
-            // SAFETY: `src` is 8 contiguous f32, read as two unaligned 4-lane loads.
-            let (lo, hi) = unsafe { (_mm_loadu_ps(src.as_ptr()), _mm_loadu_ps(src[4..].as_ptr())) };
-            let packed = _mm_packs_epi32(to_i32(lo), to_i32(hi));
-            // SAFETY: `dst` is 8 pairs of bytes, 16 contiguous bytes: one unaligned store.
-            unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast::<__m128i>(), packed) };
-        }
-        (tail, &mut out_tail[..])
-    }
-
-    /// Four samples to i32 by the clipping contract, before `packssdw` saturates them.
-    #[target_feature(enable = "sse2")]
-    #[inline]
-    fn to_i32(x: __m128) -> __m128i {
-        // NaN → 0.0: the mask is all ones for ordered (non-NaN) lanes.
-        let scaled = _mm_and_ps(_mm_mul_ps(x, _mm_set1_ps(SCALE)), _mm_cmpord_ps(x, x));
-        // Only the upper rail needs a clamp: below i32::MIN, `cvtps2dq` yields i32::MIN,
-        // which the pack saturates to i16::MIN as the contract wants, but above i32::MAX
-        // it also yields i32::MIN, the wrong rail.
-        _mm_cvtps_epi32(_mm_min_ps(scaled, _mm_set1_ps(SCALE - 1.0)))
-    }
-}
+mod x86;
 
 /// Encodes i16 samples as s16le into `out`: a byte-order copy, a plain `memcpy` on
 /// little-endian targets.
@@ -165,18 +164,40 @@ pub mod reference {
 mod tests {
     use super::*;
 
+    /// Every kernel this CPU can run, so the tests hold each one to the contract, not
+    /// only the one `f32_to_s16le` picks here.
+    fn kernels() -> Vec<Kernel> {
+        let mut kernels = vec![Kernel::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            kernels.push(Kernel::Sse2);
+            if std::arch::is_x86_feature_detected!("avx2") {
+                kernels.push(Kernel::Avx2);
+            }
+        }
+        kernels
+    }
+
     /// Runs a kernel into a fresh buffer the way `ChunkEncoder` does.
-    fn run_f32(samples: &[f32]) -> Vec<u8> {
+    fn run_with(kernel: Kernel, samples: &[f32]) -> Vec<u8> {
         let mut out = Vec::with_capacity(samples.len() * 2);
-        f32_to_s16le(samples, &mut out.spare_capacity_mut()[..samples.len() * 2]);
+        f32_to_s16le_with(kernel, samples, &mut out.spare_capacity_mut()[..samples.len() * 2]);
         // SAFETY: the kernel initialises every byte of the slice it is given.
         unsafe { out.set_len(samples.len() * 2) };
         out
     }
 
-    fn one(x: f32) -> i16 {
-        let bytes = run_f32(&[x]);
-        i16::from_le_bytes([bytes[0], bytes[1]])
+    /// `x` encoded by `kernel`, checked to be the same in every position of a block long
+    /// enough for the widest kernel and its tails (16 + 8 + 1 samples).
+    fn one(kernel: Kernel, x: f32) -> i16 {
+        let decoded: Vec<i16> = s16le_to_i16(&run_with(kernel, &[x; 25])).collect();
+        assert!(decoded.iter().all(|&v| v == decoded[0]), "{kernel:?}, {x:e}: {decoded:?}");
+        decoded[0]
+    }
+
+    #[test]
+    fn the_default_kernel_is_one_of_the_tested_ones() {
+        assert!(kernels().contains(&Kernel::best()));
     }
 
     #[test]
@@ -203,13 +224,15 @@ mod tests {
             (f32::from_bits(0x7fc0_0001), 0), // NaN with a payload
         ];
         for (x, want) in cases {
-            assert_eq!(one(x), want, "fast path, input {x:e} ({:#010x})", x.to_bits());
             assert_eq!(reference::encode_sample(x), want, "reference, input {x:e}");
+            for kernel in kernels() {
+                assert_eq!(one(kernel, x), want, "{kernel:?}, input {x:e} ({:#010x})", x.to_bits());
+            }
         }
     }
 
-    /// The vectorised path and the reference agree on every length up to several vector
-    /// widths and at every offset into the input, which exercises the loop's tails.
+    /// Every kernel and the reference agree on every length up to several vector widths
+    /// and at every offset into the input, which exercises the loops' tails.
     #[test]
     fn fast_path_matches_reference_for_every_length_and_offset() {
         let mut rng = 0x2545_f491_u32;
@@ -226,14 +249,16 @@ mod tests {
                 }
             })
             .collect();
-        for offset in 0..16 {
-            for len in 0..(input.len() - offset) {
-                let slice = &input[offset..offset + len];
-                assert_eq!(
-                    run_f32(slice),
-                    reference::f32_to_s16le(slice),
-                    "offset {offset}, length {len}"
-                );
+        for kernel in kernels() {
+            for offset in 0..16 {
+                for len in 0..(input.len() - offset) {
+                    let slice = &input[offset..offset + len];
+                    assert_eq!(
+                        run_with(kernel, slice),
+                        reference::f32_to_s16le(slice),
+                        "{kernel:?}, offset {offset}, length {len}"
+                    );
+                }
             }
         }
     }
@@ -248,7 +273,10 @@ mod tests {
                 [x, x + 0.5 / SCALE, x - 0.5 / SCALE, x + 0.49 / SCALE]
             })
             .collect();
-        assert_eq!(run_f32(&input), reference::f32_to_s16le(&input));
+        let want = reference::f32_to_s16le(&input);
+        for kernel in kernels() {
+            assert!(run_with(kernel, &input) == want, "{kernel:?} differs from the reference");
+        }
     }
 
     #[test]
@@ -263,8 +291,11 @@ mod tests {
 
     #[test]
     fn i16_to_f32_to_i16_is_lossless() {
-        for i in i16::MIN..=i16::MAX {
-            assert_eq!(one(i16_to_f32(i)), i, "sample {i}");
+        let all: Vec<i16> = (i16::MIN..=i16::MAX).collect();
+        let floats: Vec<f32> = all.iter().map(|&i| i16_to_f32(i)).collect();
+        for kernel in kernels() {
+            let back: Vec<i16> = s16le_to_i16(&run_with(kernel, &floats)).collect();
+            assert!(back == all, "{kernel:?}");
         }
     }
 

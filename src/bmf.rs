@@ -80,16 +80,7 @@ impl Bmf {
     ///
     /// [`Error::File`](crate::Error::File) naming `path` when it cannot be written.
     pub fn write(&self, path: impl AsRef<Path>) -> crate::Result<()> {
-        let path = path.as_ref();
-        let json = serde_json::to_string_pretty(self).expect("BMF is plain data");
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                FileError::new(dir, "cannot create the directory", Some(Box::new(e) as _))
-            })?;
-        }
-        std::fs::write(path, json + "\n").map_err(|e| {
-            FileError::new(path, "cannot write the file", Some(Box::new(e) as _)).into()
-        })
+        write_json(path.as_ref(), self)
     }
 
     /// Reads results written by [`write`](Self::write) or any BMF producer.
@@ -100,16 +91,39 @@ impl Bmf {
     /// not BMF JSON.
     pub fn read(path: impl AsRef<Path>) -> crate::Result<Bmf> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| FileError::new(path, "cannot read the file", Some(Box::new(e) as _)))?;
-        serde_json::from_str(&text).map_err(|e| {
-            crate::Error::from(FileError::new(
+        serde_json::from_value(read_json(path)?).map_err(|e| {
+            FileError::new(
                 path,
                 "not Bencher Metric Format JSON ({\"bench\": {\"measure\": {\"value\": …}}})",
                 Some(Box::new(e) as _),
-            ))
+            )
+            .into()
         })
     }
+}
+
+/// Writes `value` as pretty JSON plus a newline, creating parent directories; the one
+/// way result and baseline files are written.
+pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> crate::Result<()> {
+    let json = serde_json::to_string_pretty(value).expect("results are plain data");
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            FileError::new(dir, "cannot create the directory", Some(Box::new(e) as _))
+        })?;
+    }
+    std::fs::write(path, json + "\n")
+        .map_err(|e| FileError::new(path, "cannot write the file", Some(Box::new(e) as _)).into())
+}
+
+/// Reads and parses any JSON file, naming it on failure; the one way result and baseline
+/// files are read.
+pub(crate) fn read_json(path: &Path) -> crate::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| FileError::new(path, "cannot read the file", Some(Box::new(e) as _)))?;
+    serde_json::from_str(&text).map_err(|e| {
+        FileError::new(path, "not valid JSON (truncated or corrupt?)", Some(Box::new(e) as _))
+            .into()
+    })
 }
 
 #[cfg(test)]

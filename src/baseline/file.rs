@@ -115,16 +115,7 @@ impl Baseline {
     ///
     /// [`Error::File`](crate::Error::File) naming `path` when it cannot be written.
     pub fn write(&self, path: impl AsRef<Path>) -> crate::Result<()> {
-        let path = path.as_ref();
-        let json = serde_json::to_string_pretty(self).expect("a baseline is plain data");
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                FileError::new(dir, "cannot create the directory", Some(Box::new(e) as _))
-            })?;
-        }
-        std::fs::write(path, json + "\n").map_err(|e| {
-            FileError::new(path, "cannot write the file", Some(Box::new(e) as _)).into()
-        })
+        crate::bmf::write_json(path.as_ref(), self)
     }
 
     /// Reads a baseline file written by [`write`](Self::write).
@@ -135,7 +126,7 @@ impl Baseline {
     /// baseline, or of another schema version.
     pub fn read(path: impl AsRef<Path>) -> crate::Result<Baseline> {
         let path = path.as_ref();
-        let value = read_value(path)?;
+        let value = crate::bmf::read_json(path)?;
         Baseline::from_value(path, value)
     }
 
@@ -179,52 +170,15 @@ pub(super) fn is_baseline(value: &Value) -> bool {
     value.get("schema").and_then(Value::as_str) == Some(SCHEMA)
 }
 
-/// Reads and parses any JSON file, naming it on failure.
-pub(super) fn read_value(path: &Path) -> crate::Result<Value> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| FileError::new(path, "cannot read the file", Some(Box::new(e) as _)))?;
-    serde_json::from_str(&text).map_err(|e| {
-        FileError::new(path, "not valid JSON (truncated or corrupt?)", Some(Box::new(e) as _))
-            .into()
-    })
-}
-
-/// The current time in UTC as RFC 3339, without a date-time dependency.
+/// The current time in UTC as RFC 3339, to the second.
 pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    rfc3339(secs)
-}
-
-/// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-fn rfc3339(secs: u64) -> String {
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil-from-days (Howard Hinnant's algorithm): shift the era to start in March so
-    // leap days fall at the end of the year.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::bmf::Metric;
-
-    #[test]
-    fn dates_at_the_edges() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_798_761_599), "2026-12-31T23:59:59Z");
-    }
 
     #[test]
     fn writes_sorted_keys_and_reads_back() {

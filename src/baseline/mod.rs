@@ -63,7 +63,7 @@ pub fn load(path: impl AsRef<Path>) -> crate::Result<Source> {
     let (metadata, results) = if path.is_dir() {
         (None, criterion::read_dir(path)?)
     } else {
-        let value = file::read_value(path)?;
+        let value = crate::bmf::read_json(path)?;
         if file::is_baseline(&value) {
             let baseline = Baseline::from_value(path, value)?;
             (Some(baseline.metadata), baseline.results)

@@ -208,34 +208,14 @@ pub(super) fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// `secs` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.000Z` (Deepgram's `created`).
-pub(super) fn rfc3339(secs: u64) -> String {
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil-from-days (H. Hinnant), valid for every date after 1970.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (rem / 3_600, rem % 3_600 / 60, rem % 60);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.000Z")
+/// The current time as `YYYY-MM-DDTHH:MM:SS.mmmZ`, the shape of Deepgram's `created`.
+pub(super) fn rfc3339_now() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_at_known_instants() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
-        // Deepgram's docs example, 2024-08-29T22:37:55Z, and a leap day.
-        assert_eq!(rfc3339(1_724_971_075), "2024-08-29T22:37:55.000Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00.000Z");
-    }
 
     #[test]
     fn close_reasons_fit_a_control_frame() {

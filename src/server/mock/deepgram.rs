@@ -248,7 +248,7 @@ impl Deepgram {
 
     fn metadata(&self) -> Value {
         json!({"type": "Metadata", "transaction_key": "deprecated", "request_id": self.params.request_id,
-               "sha256": "incomplete", "created": conn::rfc3339(conn::unix_now()),
+               "sha256": "incomplete", "created": conn::rfc3339_now(),
                "duration": self.transcriber.position().as_secs_f64(), "channels": self.params.channels})
     }
 }

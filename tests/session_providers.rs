@@ -1,7 +1,7 @@
 //! [`Session::connect`] against the mock providers: `wss://` to the mocks' TLS mode,
 //! trusting the generated certificate, and bad keys surfacing as the dialect's typed
 //! auth error, whichever way the provider refuses (Deepgram: HTTP 401 at the upgrade;
-//! AssemblyAI: an upgrade, then close 1008).
+//! AssemblyAI: an upgrade, then close 1008), and HTTP refusals never retried.
 //!
 //! Every await that could hang is bounded by [`step`], which names the step. Servers
 //! bind 127.0.0.1:0.
@@ -15,12 +15,13 @@ use sttbench::error::{ConnectFailure, Error};
 use sttbench::provider::assemblyai::{AssemblyAi, AssemblyAiConfig};
 use sttbench::provider::deepgram::{Deepgram, DeepgramConfig};
 use sttbench::provider::error::kind_of;
-use sttbench::provider::{ApiKey, Credential, Dialect, Event, ProviderErrorKind};
+use sttbench::provider::{ApiKey, Credential, Dialect, Echo, Event, ProviderErrorKind};
 use sttbench::server::mock::tls::SelfSigned;
 use sttbench::server::mock::{self, MockConfig, MockProvider};
 use sttbench::server::{self, ServerHandle};
 use sttbench::session::{ReconnectPolicy, Session, SessionConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinHandle;
 
 /// Longest any single step may take before the test fails naming it.
 const STEP: Duration = Duration::from_secs(20);
@@ -146,14 +147,13 @@ async fn bad_key_is_the_typed_auth_error_through_the_session() {
     }
 }
 
-/// An HTTP refusal is not retried: a server that answers one upgrade with 401 and then
-/// goes away leaves a retry only "connection refused", so getting the typed error with
-/// three attempts allowed shows that the first answer was final.
-#[tokio::test]
-async fn http_refusal_is_not_retried() {
+/// A server at the returned URL that answers one upgrade with `status` (the whole
+/// status line after the version) and `body`, then goes away, so that a retry would meet
+/// only "connection refused". The task ends once the answer is written.
+async fn refuse_once(status: &'static str, body: &'static str) -> (String, JoinHandle<()>) {
     let listener = server::bind_loopback().await.expect("bind 127.0.0.1:0");
     let url = format!("ws://{}", listener.local_addr().unwrap());
-    let once = tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let (mut tcp, _) = listener.accept().await.expect("accept");
         drop(listener);
         let mut request = Vec::new();
@@ -163,20 +163,49 @@ async fn http_refusal_is_not_retried() {
             assert!(n > 0, "the client hung up mid-request");
             request.extend_from_slice(&buf[..n]);
         }
-        let body = r#"{"err_code":"INVALID_AUTH","err_msg":"Invalid credentials."}"#;
         let response = format!(
-            "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n\
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n\
              content-length: {}\r\nconnection: close\r\n\r\n{body}",
             body.len()
         );
-        tcp.write_all(response.as_bytes()).await.expect("answer 401");
+        tcp.write_all(response.as_bytes()).await.expect("answer");
         tcp.shutdown().await.expect("close");
     });
+    (url, task)
+}
+
+/// Three attempts allowed, three quick backoffs.
+fn three_attempts() -> SessionConfig {
     let policy = ReconnectPolicy::default().attempts(3).initial_backoff(Duration::from_millis(1));
-    let config = SessionConfig::default().reconnect(policy);
-    let connect = Session::connect(&url, dialect(MockProvider::Deepgram, "k"), config);
+    SessionConfig::default().reconnect(policy)
+}
+
+/// An HTTP refusal the dialect maps is its typed error, and is not retried: a retry
+/// would have met "connection refused" instead.
+#[tokio::test]
+async fn http_refusal_is_the_dialects_error_and_not_retried() {
+    let body = r#"{"err_code":"INVALID_AUTH","err_msg":"Invalid credentials."}"#;
+    let (url, server) = refuse_once("401 Unauthorized", body).await;
+    let dialect = dialect(MockProvider::Deepgram, "k");
+    let connect = Session::connect(&url, dialect, three_attempts());
     let error = step("connect", connect).await.expect_err("401");
     assert_eq!(kind_of(&error), Some(ProviderErrorKind::Auth), "{error}");
     assert!(error.to_string().contains("Invalid credentials."), "{error}");
-    step("the one-shot server", once).await.expect("the server task");
+    step("the one-shot server", server).await.expect("the server task");
+}
+
+/// A status the dialect does not map (the echo dialect maps none) is a connect error
+/// naming it, after one attempt.
+#[tokio::test]
+async fn unmapped_http_refusal_is_a_connect_error_after_one_attempt() {
+    let (url, server) = refuse_once("404 Not Found", "{}").await;
+    let connect = Session::connect(&url, Arc::new(Echo), three_attempts());
+    match step("connect", connect).await {
+        Err(Error::Connect(e)) => {
+            assert_eq!(e.attempts, 1, "{e}");
+            assert!(e.to_string().contains("404"), "{e}");
+        }
+        other => panic!("expected a connect error, got {other:?}"),
+    }
+    step("the one-shot server", server).await.expect("the server task");
 }

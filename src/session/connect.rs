@@ -32,8 +32,9 @@ impl Session<MaybeTlsStream<TcpStream>> {
     /// [`Error::InvalidUrl`] (or the dialect's configuration error) for a URL the
     /// dialect cannot use; the dialect's typed error
     /// ([`Dialect::handshake_error`]) when the server answered the upgrade with an HTTP
-    /// status such as Deepgram's 401 for a bad key, never retried; [`Error::Connect`]
-    /// when every attempt failed otherwise, naming the last failure.
+    /// status the dialect maps, such as Deepgram's 401 for a bad key; [`Error::Connect`]
+    /// when every attempt failed otherwise, naming the last failure. An HTTP answer is
+    /// never retried.
     pub async fn connect(
         url: &str,
         dialect: Arc<dyn Dialect>,
@@ -52,18 +53,25 @@ impl Session<MaybeTlsStream<TcpStream>> {
                 Err(_) => ConnectFailure::Timeout(config.connect_timeout),
             };
             // An HTTP answer other than an upgrade is the server's decision; retrying
-            // cannot change it, and the dialect knows what its status means.
-            if let ConnectFailure::Handshake(WsError::Http(response)) = &failure {
-                let body =
-                    response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default();
-                return Err(dialect.handshake_error(response.status().as_u16(), &body));
-            }
+            // cannot change it, and the dialect may know what its status means.
+            let refused = match &failure {
+                ConnectFailure::Handshake(WsError::Http(response)) => {
+                    let body = response.body().as_deref().map(String::from_utf8_lossy);
+                    let status = response.status().as_u16();
+                    if let Some(error) = dialect.handshake_error(status, &body.unwrap_or_default())
+                    {
+                        return Err(error);
+                    }
+                    true
+                }
+                _ => false,
+            };
             match backoffs.next() {
-                Some(wait) => {
+                Some(wait) if !refused => {
                     tracing::debug!(attempt, ?wait, "connect failed, retrying: {failure}");
                     tokio::time::sleep(wait).await;
                 }
-                None => {
+                _ => {
                     let (url, attempts) = (url.to_owned(), attempt);
                     return Err(Error::Connect(Box::new(ConnectError {
                         url,

@@ -37,7 +37,7 @@ pub enum Error {
     /// chunk duration, …); the message names the provider, the code and what to do.
     #[error(transparent)]
     Provider(#[from] Box<crate::provider::ProviderError>),
-    /// A server URL that cannot be used (not `ws://`, no host, unparsable). Fix the URL
+    /// A server URL that cannot be used (not `ws://` or `wss://`, no host, unparsable). Fix the URL
     /// the message names.
     #[error(transparent)]
     InvalidUrl(Box<UrlError>),
@@ -205,7 +205,9 @@ pub enum ConnectFailure {
     /// The TCP connection failed (refused, unreachable).
     #[error("TCP connect failed: {0}; is the server running?")]
     Io(#[source] std::io::Error),
-    /// The server answered, but not with a WebSocket upgrade (HTTP error, bad headers).
+    /// The TLS or WebSocket handshake failed: a certificate the session does not trust
+    /// (see `SessionConfig::tls`), bad upgrade headers, or an HTTP answer to the upgrade.
+    /// A session hands HTTP answers to the dialect instead, which gives its typed error.
     #[error("WebSocket handshake failed: {0}")]
     Handshake(#[source] tokio_tungstenite::tungstenite::Error),
 }

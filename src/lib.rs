@@ -21,7 +21,7 @@
 //!   final latency per utterance, transcripts per second; providers side by side.
 //! - [`server`]: local peers (echo socket, mock providers, impairment proxy), each a
 //!   `run(listener, shutdown)` plus a [`server::ServerHandle`].
-//! - [`session`]: the streaming client: connect with timeout and retries, send chunks,
+//! - [`session`]: the streaming client: connect (`ws://` or `wss://`) with timeout and retries, send chunks,
 //!   keep alive, graceful close or abort, events back, per-session stats; real-time
 //!   paced runs ([`session::run`]).
 //! - [`metrics`]: HdrHistogram latency (p50 … max), throughput (KB/s, Mbit/s, msg/s),

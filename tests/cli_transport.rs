@@ -107,7 +107,7 @@ fn stream_errors_say_what_to_fix() {
 
     let bad_url = sttbench(&["stream", "--url", "http://127.0.0.1:1"]);
     assert_eq!(bad_url.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&bad_url.stderr).contains("expected a ws:// URL"));
+    assert!(String::from_utf8_lossy(&bad_url.stderr).contains("expected a ws:// or wss:// URL"));
 
     let bad_duration = sttbench(&["stream", "--url", "ws://127.0.0.1:1", "--duration", "soon"]);
     assert_eq!(bad_duration.status.code(), Some(2), "clap's usage-error status");

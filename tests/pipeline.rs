@@ -119,6 +119,29 @@ async fn bad_key_is_the_typed_auth_error_for_both() {
     }
 }
 
+/// Over `wss://` (the mock's TLS mode, its certificate trusted through the session's
+/// config), the run connects through the session and measures the same finals.
+#[tokio::test]
+async fn wss_runs_through_the_session() {
+    use sttbench::server::mock::tls::SelfSigned;
+    use sttbench::session::SessionConfig;
+
+    let cert = SelfSigned::generate().expect("certificate");
+    let tls = cert.server_config().expect("server config");
+    let server = start(MockConfig::new(MockProvider::Deepgram).tls(Some(tls))).await;
+    let url = format!("wss://localhost:{}", server.addr().port());
+    let session = SessionConfig::default().tls(Some(cert.client_config().expect("client config")));
+    let options = PipelineOptions::default().session(session);
+    let run =
+        tokio::time::timeout(Duration::from_secs(20), pipeline::run(&url, deepgram("k"), &options))
+            .await
+            .expect("the wss:// run hung")
+            .unwrap_or_else(|e| panic!("wss:// run: {e}"));
+    assert_eq!(run.finals, FIXTURE_FINALS);
+    assert_eq!(run.server_close, Some((1000, String::new())));
+    server.shutdown().await;
+}
+
 /// A chunk AssemblyAI would refuse is refused before connecting.
 #[tokio::test]
 async fn bad_chunk_is_refused_before_connecting() {

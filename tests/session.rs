@@ -128,7 +128,7 @@ async fn a_hundred_rapid_start_stop_cycles_leave_the_server_healthy() {
     let url = server.ws_url();
     let config = SessionConfig::default().keep_alive(None);
     for cycle in 0..100u8 {
-        let mut session = connect(&url, config).await;
+        let mut session = connect(&url, config.clone()).await;
         match cycle % 3 {
             // A full round trip and a graceful close.
             0 => {

@@ -2,11 +2,9 @@
 //! [`Session`] to a provider or its mock, with every send and every event on a
 //! [`Timeline`].
 //!
-//! Connecting is done here rather than by [`Session::connect`] for two reasons a
-//! provider needs: `wss://` (the real services only speak TLS; rustls with the ring
-//! provider and the webpki roots), and the dialect's own reading of a refused upgrade
-//! (Deepgram's 401 becomes [`ProviderErrorKind::Auth`](crate::provider::ProviderErrorKind)).
-//! There is one attempt: a measurement that silently retried would measure the retries.
+//! Connecting is [`Session::connect`]'s (`ws://` or `wss://`, and the dialect's typed
+//! error for a refused upgrade, such as Deepgram's 401), with one attempt whatever the
+//! reconnect policy says: a measurement that silently retried would measure the retries.
 //!
 //! This module prints nothing; the CLI and the benches decide what to show.
 
@@ -14,15 +12,12 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
-use tokio::time::{Instant, sleep_until, timeout};
-use tokio_tungstenite::tungstenite::Error as WsError;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async_tls_with_config};
+use tokio::time::{Instant, sleep_until};
 
 use super::{PipelineReport, Timeline};
 use crate::encode::{AudioFormat, ChunkEncoder};
-use crate::error::{ConnectError, ConnectFailure, Error};
+use crate::error::Error;
 use crate::metrics::Report;
 use crate::provider::{Dialect, Event};
 use crate::session::{Session, SessionConfig};
@@ -109,7 +104,10 @@ pub async fn run(
     options: &PipelineOptions,
 ) -> crate::Result<PipelineRun> {
     let format = AudioFormat::PIPELINE;
-    let config = options.session.format(format);
+    let config = options.session.clone().format(format);
+    let once = config.reconnect.attempts(1);
+    let config = config.reconnect(once);
+    let close_timeout = config.close_timeout;
     let spec = format.chunk(options.chunk)?;
     dialect.check_chunk(spec.duration())?;
     let samples = match &options.samples {
@@ -121,8 +119,7 @@ pub async fn run(
     let mut samples = samples;
     samples.resize(samples.len().next_multiple_of(spec.samples()), 0.0);
 
-    let ws = connect(url, dialect.as_ref(), &config).await?;
-    let (sender, mut events) = Session::from_websocket(ws, Arc::clone(&dialect), config).split();
+    let (sender, mut events) = Session::connect(url, Arc::clone(&dialect), config).await?.split();
     let timeline = RefCell::new(Timeline::new(super::speech_ends(&samples, format)));
     let (closed_tx, closed_rx) = oneshot::channel::<()>();
     let start = Instant::now();
@@ -154,7 +151,6 @@ pub async fn run(
         let mut finals: Vec<String> = Vec::new();
         let mut last_turn: Option<u32> = None;
         let mut server_close = None;
-        let close_timeout = config.close_timeout;
         // Armed once the close is sent: the server then has the close timeout to finish.
         let mut deadline = std::pin::pin!(async {
             match closed_rx.await {
@@ -203,38 +199,4 @@ pub async fn run(
         server_close,
         session: sender.report(),
     })
-}
-
-/// TCP (TLS for `wss://`) and the upgrade, within the connect timeout, once.
-async fn connect(
-    url: &str,
-    dialect: &dyn Dialect,
-    config: &SessionConfig,
-) -> crate::Result<WebSocketStream<MaybeTlsStream<TcpStream>>> {
-    let request = dialect.request(url, config.format)?;
-    let uri = request.uri();
-    let tls = uri.scheme_str() == Some("wss");
-    let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
-    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-    let address = (host.to_owned(), port);
-    let attempt = async {
-        let tcp = TcpStream::connect(address).await.map_err(ConnectFailure::Io)?;
-        tcp.set_nodelay(config.nodelay).map_err(ConnectFailure::Io)?;
-        let ws_config = Some(config.websocket_config());
-        // No connector: tokio-tungstenite picks rustls for wss:// (webpki roots, ring).
-        client_async_tls_with_config(request, tcp, ws_config, None)
-            .await
-            .map_err(ConnectFailure::Handshake)
-    };
-    let limit = config.connect_timeout;
-    let cause = match timeout(limit, attempt).await {
-        Ok(Ok((ws, _response))) => return Ok(ws),
-        Ok(Err(ConnectFailure::Handshake(WsError::Http(response)))) => {
-            let body = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default();
-            return Err(dialect.handshake_error(response.status().as_u16(), &body));
-        }
-        Ok(Err(failure)) => failure,
-        Err(_) => ConnectFailure::Timeout(limit),
-    };
-    Err(Error::Connect(Box::new(ConnectError { url: url.to_owned(), attempts: 1, cause })))
 }

@@ -304,7 +304,7 @@ impl Dialect for AssemblyAi {
         close_error(code, reason)
     }
 
-    fn handshake_error(&self, status: u16, body: &str) -> crate::Error {
+    fn handshake_error(&self, status: u16, body: &str) -> Option<crate::Error> {
         // Documented failures are closes after the upgrade, but some users see an HTTP
         // 401/403 at the handshake; read those the same way.
         let kind = match status {
@@ -314,7 +314,7 @@ impl Dialect for AssemblyAi {
             500..=599 => ProviderErrorKind::Server,
             _ => ProviderErrorKind::Other,
         };
-        ProviderError::new(NAME, kind, Some(status), super::short(body)).into()
+        Some(ProviderError::new(NAME, kind, Some(status), super::short(body)).into())
     }
 }
 

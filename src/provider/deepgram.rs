@@ -235,7 +235,7 @@ impl Dialect for Deepgram {
         close_error(code, reason)
     }
 
-    fn handshake_error(&self, status: u16, body: &str) -> crate::Error {
+    fn handshake_error(&self, status: u16, body: &str) -> Option<crate::Error> {
         let kind = match status {
             401 => ProviderErrorKind::Auth,
             402 => ProviderErrorKind::Payment,
@@ -245,7 +245,7 @@ impl Dialect for Deepgram {
             500..=599 => ProviderErrorKind::Server,
             _ => ProviderErrorKind::Other,
         };
-        ProviderError::new(NAME, kind, Some(status), super::short(body)).into()
+        Some(ProviderError::new(NAME, kind, Some(status), super::short(body)).into())
     }
 }
 

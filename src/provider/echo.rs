@@ -45,21 +45,18 @@ impl Dialect for Echo {
     }
 }
 
-/// Builds a plain upgrade request for `url`, which must be `ws://host[:port][/path]`.
+/// Builds a plain upgrade request for `url`, which must be `ws://host[:port][/path]` or
+/// the same with `wss://` (an echo server behind TLS).
 ///
-/// Shared by dialects that need nothing beyond the URL. `wss://` is refused with an
-/// explanation, because this build of sttbench has no TLS.
+/// Shared by dialects that need nothing beyond the URL.
 ///
 /// # Errors
 ///
 /// [`crate::Error::InvalidUrl`] naming the URL and the problem.
 pub fn ws_request(url: &str) -> crate::Result<Request> {
-    if url.starts_with("wss://") {
-        let problem = "wss:// needs TLS, which this build does not include; use a ws:// URL";
+    if !url.starts_with("ws://") && !url.starts_with("wss://") {
+        let problem = "expected a ws:// or wss:// URL, such as ws://127.0.0.1:9000";
         return Err(UrlError::new(url, problem).into());
-    }
-    if !url.starts_with("ws://") {
-        return Err(UrlError::new(url, "expected a ws:// URL, such as ws://127.0.0.1:9000").into());
     }
     url.into_client_request().map_err(|e| UrlError::new(url, e.to_string()).into())
 }
@@ -90,11 +87,16 @@ mod tests {
     }
 
     #[test]
+    fn wss_is_accepted() {
+        let req = Echo.request("wss://echo.example:8443", AudioFormat::PIPELINE).unwrap();
+        assert_eq!(req.uri().scheme_str(), Some("wss"));
+    }
+
+    #[test]
     fn bad_urls_say_what_to_use() {
         for (url, hint) in [
-            ("http://127.0.0.1:9000", "expected a ws:// URL"),
-            ("wss://example.com", "needs TLS"),
-            ("127.0.0.1:9000", "expected a ws:// URL"),
+            ("http://127.0.0.1:9000", "expected a ws:// or wss:// URL"),
+            ("127.0.0.1:9000", "expected a ws:// or wss:// URL"),
             ("ws://", ""),
         ] {
             let err = Echo.request(url, AudioFormat::PIPELINE).unwrap_err();

@@ -172,9 +172,13 @@ pub trait Dialect: fmt::Debug + Send + Sync + 'static {
     }
 
     /// The typed error for an upgrade the server answered with HTTP `status` and `body`
-    /// instead of 101 (Deepgram answers a bad key with 401).
-    fn handshake_error(&self, status: u16, body: &str) -> crate::Error {
-        ProviderError::new(self.name(), ProviderErrorKind::Other, Some(status), short(body)).into()
+    /// instead of 101 (Deepgram answers a bad key with 401), or `None` when the status
+    /// means nothing particular in this protocol; the session then reports a connect
+    /// error naming the status. The default maps nothing. Either way the session does not
+    /// retry: the answer is the server's decision.
+    fn handshake_error(&self, status: u16, body: &str) -> Option<crate::Error> {
+        let _ = (status, body);
+        None
     }
 }
 

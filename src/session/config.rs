@@ -5,6 +5,7 @@
 //! ones that matter for latency were chosen by measurement (the `send/read_buffer`
 //! bench group re-measures the read buffer). Nothing here does I/O.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -26,7 +27,7 @@ pub const RECONNECT_SEED: u64 = 0x5E55_1011_0000_0001;
 ///     .reconnect(ReconnectPolicy::default().attempts(5).seed(7));
 /// assert_eq!(config.get_connect_timeout(), Duration::from_secs(2));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SessionConfig {
     pub(crate) format: AudioFormat,
@@ -37,6 +38,27 @@ pub struct SessionConfig {
     pub(crate) max_write_buffer: usize,
     pub(crate) close_timeout: Duration,
     pub(crate) reconnect: ReconnectPolicy,
+    pub(crate) tls: TlsClient,
+}
+
+/// A rustls client config, or none for the default. rustls configs have no equality, so
+/// two are equal when they are the same `Arc`: a config compares equal to its clones.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TlsClient(Option<Arc<rustls::ClientConfig>>);
+
+impl TlsClient {
+    pub(crate) fn get(&self) -> Option<&Arc<rustls::ClientConfig>> {
+        self.0.as_ref()
+    }
+}
+
+impl PartialEq for TlsClient {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        }
+    }
 }
 
 impl Default for SessionConfig {
@@ -50,6 +72,7 @@ impl Default for SessionConfig {
             max_write_buffer: 1 << 20,
             close_timeout: Duration::from_secs(5),
             reconnect: ReconnectPolicy::default(),
+            tls: TlsClient::default(),
         }
     }
 }
@@ -129,6 +152,19 @@ impl SessionConfig {
     /// How connecting retries. Default: [`ReconnectPolicy::default`].
     pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
         self.reconnect = policy;
+        self
+    }
+
+    /// The TLS client settings for `wss://` URLs. Default `None`: rustls with the ring
+    /// provider trusting Mozilla's roots (webpki-roots), which is what the real
+    /// providers need. Give a config to trust a private CA or the mock's self-signed
+    /// certificate ([`SelfSigned::client_config`](crate::server::mock::tls::SelfSigned::client_config)),
+    /// or to present a client certificate; it replaces the default roots rather than
+    /// adding to them. Shared, not copied: sessions on one config also share its TLS
+    /// session cache, so a reconnect may resume instead of doing a full handshake.
+    /// `ws://` ignores it.
+    pub fn tls(mut self, config: Option<Arc<rustls::ClientConfig>>) -> Self {
+        self.tls = TlsClient(config);
         self
     }
 

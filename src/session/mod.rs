@@ -1,9 +1,10 @@
 //! The streaming session: the client a voice app uses to send audio chunks over a
 //! WebSocket and get the server's events back.
 //!
-//! [`Session::connect`] dials with a timeout and the [`ReconnectPolicy`], and gives a
-//! session that is a [`Sender`] (cloneable: several tasks may send at once, each chunk
-//! goes out whole) plus [`Events`] (the server's frames, parsed by the [`Dialect`]).
+//! [`Session::connect`] dials `ws://` or `wss://` with a timeout and the
+//! [`ReconnectPolicy`] (see `connect.rs`), and gives a session that is a [`Sender`]
+//! (cloneable: several tasks may send at once, each chunk goes out whole) plus
+//! [`Events`] (the server's frames, parsed by the [`Dialect`]).
 //! Chunks are the encoder's [`Bytes`], handed to tungstenite without a copy. An idle
 //! session sends the dialect's keep-alive. Ending is explicit: [`Session::close`]
 //! sends a close and waits for the peer's within the close timeout; [`Session::abort`]
@@ -15,10 +16,12 @@
 //! ([`run`] paces in real time).
 
 mod config;
+mod connect;
 pub mod run;
 mod stats;
 
 pub use config::{RECONNECT_SEED, ReconnectPolicy, SessionConfig};
+pub use tokio_tungstenite::MaybeTlsStream;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -35,14 +38,14 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use crate::error::{ConnectError, ConnectFailure, Error};
+use crate::error::Error;
 use crate::metrics::Report;
 use crate::provider::{Dialect, Event, KeepAlive};
 use stats::Stats;
 
 /// A connected session: a [`Sender`] and its [`Events`]. See the module doc.
 #[derive(Debug)]
-pub struct Session<S = TcpStream> {
+pub struct Session<S = MaybeTlsStream<TcpStream>> {
     sender: Sender<S>,
     events: Events<S>,
 }
@@ -50,15 +53,19 @@ pub struct Session<S = TcpStream> {
 /// The sending half of a session. Clones share the connection; a chunk is always
 /// written whole, even when several tasks send at once.
 #[derive(Debug)]
-pub struct Sender<S = TcpStream> {
+pub struct Sender<S = MaybeTlsStream<TcpStream>> {
     shared: Arc<Shared<S>>,
 }
 
 /// The receiving half of a session: the server's frames as [`Event`]s.
 #[derive(Debug)]
-pub struct Events<S = TcpStream> {
+pub struct Events<S = MaybeTlsStream<TcpStream>> {
     stream: SplitStream<WebSocketStream<S>>,
     shared: Arc<Shared<S>>,
+    // Set once the server's close frame is in: nothing can follow it, so a transport
+    // error after it (a TLS server that drops TCP without close_notify, as the mocks do
+    // and many servers do) ends the events instead of failing them.
+    peer_closed: bool,
 }
 
 #[derive(Debug)]
@@ -104,69 +111,6 @@ impl<S> Drop for Shared<S> {
     }
 }
 
-impl Session<TcpStream> {
-    /// Connects to `url` speaking `dialect`: TCP (with TCP_NODELAY as configured), then
-    /// the WebSocket handshake, each attempt within the connect timeout, retried per the
-    /// reconnect policy.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidUrl`] for a URL the dialect cannot use, [`Error::Connect`] when
-    /// every attempt failed, naming the last failure.
-    pub async fn connect(
-        url: &str,
-        dialect: Arc<dyn Dialect>,
-        config: SessionConfig,
-    ) -> crate::Result<Self> {
-        let policy = config.reconnect;
-        let mut backoffs = policy.backoffs();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let request = dialect.request(url, config.format)?;
-            let once = connect_once(request, &config);
-            let failure = match timeout(config.connect_timeout, once).await {
-                Ok(Ok(ws)) => return Ok(Session::from_websocket(ws, dialect, config)),
-                Ok(Err(failure)) => failure,
-                Err(_) => ConnectFailure::Timeout(config.connect_timeout),
-            };
-            // An HTTP answer other than an upgrade is the server's decision; retrying
-            // cannot change it.
-            let retry = !matches!(&failure, ConnectFailure::Handshake(WsError::Http(_)));
-            match backoffs.next() {
-                Some(wait) if retry => {
-                    tracing::debug!(attempt, ?wait, "connect failed, retrying: {failure}");
-                    tokio::time::sleep(wait).await;
-                }
-                _ => {
-                    let (url, attempts) = (url.to_owned(), attempt);
-                    return Err(Error::Connect(Box::new(ConnectError {
-                        url,
-                        attempts,
-                        cause: failure,
-                    })));
-                }
-            }
-        }
-    }
-}
-
-async fn connect_once(
-    request: tokio_tungstenite::tungstenite::handshake::client::Request,
-    config: &SessionConfig,
-) -> Result<WebSocketStream<TcpStream>, ConnectFailure> {
-    let uri = request.uri();
-    let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
-    let port = uri.port_u16().unwrap_or(80);
-    let tcp = TcpStream::connect((host, port)).await.map_err(ConnectFailure::Io)?;
-    tcp.set_nodelay(config.nodelay).map_err(ConnectFailure::Io)?;
-    let config = Some(config.websocket_config());
-    let (ws, _response) = tokio_tungstenite::client_async_with_config(request, tcp, config)
-        .await
-        .map_err(ConnectFailure::Handshake)?;
-    Ok(ws)
-}
-
 impl<S> Session<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -180,6 +124,7 @@ where
         config: SessionConfig,
     ) -> Self {
         let echoes = dialect.echoes();
+        let idle_interval = config.keep_alive;
         let (sink, stream) = ws.split();
         let shared = Arc::new(Shared {
             sink: tokio::sync::Mutex::new(Some(sink)),
@@ -190,12 +135,12 @@ where
             echoes,
             keep_alive: Mutex::new(None),
         });
-        if let Some(interval) = config.keep_alive {
+        if let Some(interval) = idle_interval {
             let task = tokio::spawn(keep_alive(Arc::downgrade(&shared), interval));
             *lock(&shared.keep_alive) = Some(task.abort_handle());
         }
         let sender = Sender { shared: Arc::clone(&shared) };
-        Session { sender, events: Events { stream, shared } }
+        Session { sender, events: Events { stream, shared, peer_closed: false } }
     }
 
     /// A handle for sending; clone it into as many tasks as need to send.
@@ -372,6 +317,7 @@ where
     ///
     /// Pings are answered and pongs absorbed here, so keep reading events even when
     /// only sending matters. A close the dialect maps to an error comes as that error.
+    /// After the server's close, a broken connection is the end (`None`), not an error.
     ///
     /// # Errors
     ///
@@ -381,6 +327,7 @@ where
         loop {
             let message = match self.stream.next().await? {
                 Ok(message) => message,
+                Err(_) if self.peer_closed => return None,
                 Err(e) => return Some(Err(ws_error(e))),
             };
             match message {
@@ -393,6 +340,7 @@ where
                     return Some(Ok(event));
                 }
                 Message::Close(frame) => {
+                    self.peer_closed = true;
                     // tungstenite has queued the answering close; send it now, since the
                     // caller may stop reading once it sees the close. If a send holds the
                     // sink, its own flush writes the answer; waiting for it could hang

@@ -215,7 +215,7 @@ pub async fn stream(
     let chunks_total = samples.len().div_ceil(spec.samples()) as u64;
     progress.set_length(chunks_total);
 
-    let session = Session::connect(&options.url, dialect, options.session).await?;
+    let session = Session::connect(&options.url, dialect, options.session.clone()).await?;
     let (sender, mut events) = session.split();
     let close_timeout = options.session.close_timeout;
     let (closed_tx, closed_rx) = oneshot::channel::<()>();

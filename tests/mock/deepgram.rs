@@ -65,7 +65,9 @@ async fn bad_key_is_http_401_with_deepgram_body_and_maps_to_auth() {
     let body = String::from_utf8(response.body().clone().expect("a body")).expect("UTF-8");
     let json: serde_json::Value = serde_json::from_str(&body).expect("JSON body");
     assert_eq!(json["err_code"], "INVALID_AUTH");
-    let error = dialect("wrong").handshake_error(response.status().as_u16(), &body);
+    let error = dialect("wrong")
+        .handshake_error(response.status().as_u16(), &body)
+        .expect("Deepgram maps 401");
     assert_eq!(kind_of(&error), Some(ProviderErrorKind::Auth));
     assert!(!error.to_string().contains("wrong"), "the key must not be echoed: {error}");
     server.shutdown().await;

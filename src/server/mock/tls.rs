@@ -3,7 +3,8 @@
 //! Some official clients refuse plain `ws://` (AssemblyAI's Node SDK throws "Invalid
 //! protocol, must be wss"). [`SelfSigned::generate`] makes a fresh certificate for
 //! `localhost` and `127.0.0.1` each time; the client is told to trust its PEM (for Node,
-//! `NODE_EXTRA_CA_CERTS=cert.pem`; for a Rust client, [`SelfSigned::client_config`]).
+//! `NODE_EXTRA_CA_CERTS=cert.pem`; for a Rust client, [`SelfSigned::client_config`], which
+//! a session takes through [`SessionConfig::tls`](crate::session::SessionConfig::tls)).
 //!
 //! TLS uses rustls with the ring provider: no system OpenSSL, no cmake. This is a test
 //! certificate for loopback only; it is not a way to serve anything real.

@@ -13,13 +13,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 
 use super::{PipelineReport, Timeline};
 use crate::encode::{AudioFormat, ChunkEncoder};
 use crate::error::Error;
 use crate::metrics::Report;
 use crate::provider::{Dialect, Event};
+use crate::session::run::schedule;
 use crate::session::{Session, SessionConfig};
 
 /// How a measured session streams. Defaults: the speech fixture in 100 ms chunks
@@ -127,19 +128,15 @@ pub async fn run(
     let sending = async {
         let mut encoder = ChunkEncoder::new(spec);
         for (k, chunk) in encoder.chunks(&samples).enumerate() {
-            let k = u32::try_from(k).unwrap_or(u32::MAX);
-            let scheduled = if options.realtime {
-                let due = start + spec.duration() * k;
-                sleep_until(due).await;
-                due
-            } else {
+            if !options.realtime {
                 // Sender and receiver share this task; a flush that never blocks would
                 // otherwise starve the receiver until the last chunk, and the figures
                 // would measure that instead of the replies.
                 tokio::task::yield_now().await;
-                Instant::now()
-            };
-            timeline.borrow_mut().audio_sent(spec.duration() * (k + 1), scheduled);
+            }
+            let scheduled = schedule(start, spec.duration(), k, options.realtime).await;
+            let sent = spec.duration() * u32::try_from(k + 1).unwrap_or(u32::MAX);
+            timeline.borrow_mut().audio_sent(sent, scheduled);
             sender.send_at(chunk, scheduled).await?;
         }
         sender.close().await?;

@@ -224,13 +224,7 @@ pub async fn stream(
     let sending = async {
         let mut encoder = ChunkEncoder::new(spec);
         for (k, chunk) in encoder.chunks(&samples).enumerate() {
-            let scheduled = if options.realtime {
-                let due = start + spec.duration() * u32::try_from(k).unwrap_or(u32::MAX);
-                sleep_until(due).await;
-                due
-            } else {
-                Instant::now()
-            };
+            let scheduled = schedule(start, spec.duration(), k, options.realtime).await;
             sender.send_at(chunk, scheduled).await?;
             progress.inc(1);
         }
@@ -287,6 +281,20 @@ fn frames_in(format: AudioFormat, duration: Duration) -> usize {
     let frames = duration.as_secs_f64() * f64::from(format.sample_rate());
     // Saturates for absurd durations; generating that much audio would fail anyway.
     frames.round() as usize
+}
+
+/// When chunk `k` of a stream that started at `start` goes out, waiting until then: its
+/// audio time, `start + k × chunk`, when `realtime` (an absolute deadline, so lateness
+/// never accumulates), else now. Latency counts from the returned instant, so a stall
+/// shows in the tail instead of delaying the schedule (no coordinated omission).
+pub(crate) async fn schedule(start: Instant, chunk: Duration, k: usize, realtime: bool) -> Instant {
+    if realtime {
+        let due = start + chunk * u32::try_from(k).unwrap_or(u32::MAX);
+        sleep_until(due).await;
+        due
+    } else {
+        Instant::now()
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //! It deliberately reads nothing else: not the stored baselines (`base/`, …), not
 //! `change/` (criterion's own verdict, which we replace), not the raw samples.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
@@ -82,8 +82,9 @@ pub fn read_dir(dir: impl AsRef<Path>) -> crate::Result<Bmf> {
         )
         .into());
     }
-    let mut runs = Vec::new();
-    find_runs(dir, &mut runs)?;
+    let runs = super::find_sorted(dir, &|path| {
+        path.file_name().is_some_and(|n| n == "new") && path.join("estimates.json").is_file()
+    })?;
     if runs.is_empty() {
         return Err(FileError::new(
             dir,
@@ -97,31 +98,6 @@ pub fn read_dir(dir: impl AsRef<Path>) -> crate::Result<Bmf> {
         read_run(&run, &mut bmf)?;
     }
     Ok(bmf)
-}
-
-/// Collects every `new/` directory that holds an `estimates.json`, in sorted order so
-/// errors and duplicates are reported the same way on every machine.
-fn find_runs(dir: &Path, runs: &mut Vec<PathBuf>) -> crate::Result<()> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| FileError::new(dir, "cannot list the directory", Some(Box::new(e) as _)))?;
-    let mut subdirs = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| {
-            FileError::new(dir, "cannot list the directory", Some(Box::new(e) as _))
-        })?;
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            subdirs.push(entry.path());
-        }
-    }
-    subdirs.sort();
-    for sub in subdirs {
-        if sub.file_name().is_some_and(|n| n == "new") && sub.join("estimates.json").is_file() {
-            runs.push(sub);
-        } else {
-            find_runs(&sub, runs)?;
-        }
-    }
-    Ok(())
 }
 
 /// Adds one benchmark's measures from its `new/` directory.

@@ -14,7 +14,7 @@
 //! regressions) and the cache estimates are left alone, because one engine judges
 //! everything and cycle estimates are a model, not a count.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -43,8 +43,8 @@ pub fn read_dir(dir: impl AsRef<Path>) -> crate::Result<Bmf> {
         )
         .into());
     }
-    let mut summaries = Vec::new();
-    find_summaries(dir, &mut summaries)?;
+    let summaries =
+        super::find_sorted(dir, &|path| path.file_name().is_some_and(|n| n == "summary.json"))?;
     if summaries.is_empty() {
         return Err(FileError::new(
             dir,
@@ -69,34 +69,10 @@ pub fn read_dir(dir: impl AsRef<Path>) -> crate::Result<Bmf> {
     Ok(bmf)
 }
 
-fn find_summaries(dir: &Path, out: &mut Vec<PathBuf>) -> crate::Result<()> {
-    let list_err = |e: std::io::Error| {
-        FileError::new(dir, "cannot list the directory", Some(Box::new(e) as _))
-    };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(list_err)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(list_err)?;
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            find_summaries(&path, out)?;
-        } else if path.file_name().is_some_and(|n| n == "summary.json") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 /// One summary's benchmark ID and instruction count.
 fn read_summary(path: &Path) -> crate::Result<(String, f64)> {
     let broken = |problem: String| crate::Error::from(FileError::new(path, problem, None));
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| FileError::new(path, "cannot read the file", Some(Box::new(e) as _)))?;
-    let summary: Value = serde_json::from_str(&text).map_err(|e| {
-        FileError::new(path, "not valid JSON (truncated or corrupt?)", Some(Box::new(e) as _))
-    })?;
+    let summary = crate::bmf::read_json(path)?;
     let version = summary.get("version").and_then(Value::as_str).unwrap_or("none");
     if version != SUMMARY_VERSION {
         return Err(broken(format!(

@@ -157,3 +157,30 @@ pub fn collect(inputs: impl IntoIterator<Item = Input>) -> crate::Result<Bmf> {
     }
     Ok(all)
 }
+/// Every path below `dir` for which `is_match` holds, in sorted order; the search does
+/// not descend into a match. One walk for the criterion and gungraun readers, whose
+/// output trees differ only in what marks a result.
+///
+/// # Errors
+///
+/// [`Error::File`](crate::Error::File) naming a directory that cannot be listed.
+fn find_sorted(dir: &Path, is_match: &impl Fn(&Path) -> bool) -> crate::Result<Vec<PathBuf>> {
+    let list_err = |e: std::io::Error| {
+        FileError::new(dir, "cannot list the directory", Some(Box::new(e) as _))
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(list_err)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(list_err)?;
+    entries.sort();
+    let mut found = Vec::new();
+    for path in entries {
+        if is_match(&path) {
+            found.push(path);
+        } else if path.is_dir() {
+            found.extend(find_sorted(&path, is_match)?);
+        }
+    }
+    Ok(found)
+}

@@ -1,0 +1,98 @@
+//! The `sttbench` command line: a thin layer over the library.
+//!
+//! It parses flags, sets up logging and calls the library; anything a test needs to
+//! reach lives in the library. One file per family of subcommands: `servers.rs` (the
+//! local peers), `stream.rs` (streaming runs), `compare.rs` (results, baselines,
+//! verdicts).
+
+mod compare;
+mod servers;
+mod stream;
+
+use clap::{Parser, Subcommand};
+use sttbench::signal::Signal;
+
+/// Measure, and guard against regressions in, a real-time speech-to-text client's audio
+/// streaming pipeline.
+///
+/// The benches are run with `cargo bench`; this tool runs the pieces by hand.
+#[derive(Debug, Parser)]
+#[command(name = "sttbench", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the built-in test signals and what each one is.
+    Signals,
+    /// Run the echo socket: every WebSocket frame comes back as it went. Ctrl-C stops it.
+    Echo(servers::EchoArgs),
+    /// Serve a mock provider (deepgram or assemblyai) until Ctrl-C.
+    Mock(servers::MockArgs),
+    /// Stream audio to an echo peer, show progress, and print latency and throughput.
+    Stream(stream::StreamArgs),
+    /// Compare two result sets and judge every benchmark.
+    ///
+    /// OLD and NEW are each a baseline file, a BMF file or a criterion output directory.
+    /// Prints a markdown report. Exit status: 0 nothing regressed, 1 something regressed,
+    /// 2 an input is missing, corrupt or of another schema (the message names it).
+    Compare(compare::CompareArgs),
+    /// Build result and baseline files.
+    #[command(subcommand)]
+    Baseline(compare::BaselineCommand),
+    /// Print the fraction of time a spinning thread loses to other processes (0.0–1.0);
+    /// above 0.05 the host is too busy for timings to fail a comparison.
+    Hiccup(compare::HiccupArgs),
+}
+
+fn main() {
+    use tracing_subscriber::prelude::*;
+    // tungstenite logs the raw upgrade request at TRACE, the Authorization header (the
+    // API key) included: drop that one event whatever RUST_LOG says (tests/secrets.rs).
+    // A filter, not an EnvFilter directive, which would also switch the target on.
+    let no_raw_handshake = tracing_subscriber::filter::filter_fn(|meta| {
+        !(*meta.level() == tracing::Level::TRACE
+            && meta.target().starts_with("tungstenite::handshake::client"))
+    });
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_filter(no_raw_handshake);
+    tracing_subscriber::registry().with(logs).init();
+    let status = match try_main(Cli::parse().command) {
+        Ok(status) => status,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    };
+    std::process::exit(status);
+}
+
+/// What a subcommand returns: its exit status, or an error printed with status 1.
+type Outcome = Result<i32, Box<dyn std::error::Error>>;
+
+/// Runs `command`; `Ok` holds the exit status.
+fn try_main(command: Command) -> Outcome {
+    match command {
+        Command::Signals => {
+            for s in Signal::ALL {
+                println!("{:<9} {}", s.name(), s.description());
+            }
+            Ok(0)
+        }
+        Command::Echo(args) => servers::echo(args),
+        Command::Mock(args) => servers::mock(args),
+        Command::Stream(args) => stream::run(args),
+        Command::Compare(args) => Ok(compare::compare(args)),
+        Command::Baseline(command) => Ok(compare::baseline(command)),
+        Command::Hiccup(args) => compare::hiccup(args),
+    }
+}
+
+/// One thread: the local peers and the client are latency-bound, not CPU-bound.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
+}

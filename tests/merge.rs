@@ -11,9 +11,8 @@ use std::time::{Duration, SystemTime};
 use common::Scratch;
 use sttbench::metrics::LatencyHistogram;
 use sttbench::metrics::interval_log::{HdrLogWriter, LATENESS};
+use sttbench::signal::Signal;
 
-/// Seed of the simulated latencies; each recorder adds its index.
-const SEED: u64 = 20_261_201;
 const RECORDERS: u64 = 3;
 const INTERVALS: u64 = 4;
 
@@ -21,17 +20,13 @@ fn sttbench(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sttbench")).args(args).output().expect("the binary runs")
 }
 
-/// Lateness-like values, 20 µs to 20 ms, log-uniform, from SplitMix64.
-fn latencies(seed: u64) -> impl Iterator<Item = Duration> {
-    let mut state = seed;
-    std::iter::repeat_with(move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        let unit = (z ^ (z >> 31)) as f64 / u64::MAX as f64;
-        Duration::from_nanos((2e4 * 1e3_f64.powf(unit)) as u64)
-    })
+/// `count` lateness-like values, 20 µs to 20 ms, log-uniform, drawn from the seeded
+/// noise signal; recorder `n` takes the `n`-th run of them.
+fn latencies(recorder: u64, count: usize) -> Vec<Duration> {
+    let noise = Signal::Noise.generate(16_000, (recorder as usize + 1) * count);
+    let unit = |x: f32| (f64::from(x) + 1.0) / 2.0;
+    let nanos = |x: f32| (2e4 * 1e3_f64.powf(unit(x))) as u64;
+    noise[recorder as usize * count..].iter().map(|&x| Duration::from_nanos(nanos(x))).collect()
 }
 
 /// Several recorders, each writing its own log of one-second intervals the way a run
@@ -42,10 +37,11 @@ fn write_logs(scratch: &Scratch) -> (Vec<PathBuf>, LatencyHistogram) {
     for recorder in 0..RECORDERS {
         let path = scratch.path(&format!("out-{recorder}.hdr"));
         let mut log = HdrLogWriter::create(&path, SystemTime::now()).unwrap();
-        let mut draws = latencies(SEED + recorder);
+        let per_interval = 1_000 + 250 * recorder as usize;
+        let mut draws = latencies(recorder, INTERVALS as usize * per_interval).into_iter();
         let mut lateness = LatencyHistogram::new();
         for second in 0..INTERVALS {
-            for _ in 0..1_000 + 250 * recorder {
+            for _ in 0..per_interval {
                 let late = draws.next().unwrap();
                 lateness.record(late);
                 everything.record(late);

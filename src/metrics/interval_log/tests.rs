@@ -10,9 +10,7 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use super::*;
 use crate::metrics::LatencyHistogram;
-
-/// Seed of the latencies the simulated recorders draw.
-const SEED: u64 = 0x5EED_1A7E;
+use crate::signal::Signal;
 
 /// A scratch directory unique to one test, removed when dropped.
 struct Scratch(PathBuf);
@@ -37,29 +35,26 @@ impl Drop for Scratch {
     }
 }
 
-/// Latencies spread log-uniformly over 1 µs to 100 ms, from a seeded generator.
-fn latencies(seed: u64) -> impl Iterator<Item = Duration> {
-    let mut state = seed;
-    std::iter::repeat_with(move || {
-        // SplitMix64.
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        let unit = (z ^ (z >> 31)) as f64 / u64::MAX as f64;
-        Duration::from_nanos((1e3 * 1e5_f64.powf(unit)) as u64)
-    })
+/// `count` latencies spread log-uniformly over 1 µs to 100 ms, drawn from the seeded
+/// noise signal; recorder `n` takes the `n`-th run of them.
+fn latencies(recorder: u64, count: usize) -> Vec<Duration> {
+    let noise = Signal::Noise.generate(16_000, (recorder as usize + 1) * count);
+    let unit = |x: f32| (f64::from(x) + 1.0) / 2.0;
+    noise[recorder as usize * count..]
+        .iter()
+        .map(|&x| Duration::from_nanos((1e3 * 1e5_f64.powf(unit(x))) as u64))
+        .collect()
 }
 
 const START: Duration = Duration::from_secs(1_700_000_000);
 
 /// Writes `intervals` one-second intervals of `per_interval` samples each, tagged
 /// `lateness` and `send_latency`, the way a run does; returns everything it recorded.
-fn record_run(path: &Path, seed: u64, intervals: u32, per_interval: usize) -> LatencyHistogram {
+fn record_run(path: &Path, recorder: u64, intervals: u32, per_interval: usize) -> LatencyHistogram {
     let mut log = HdrLogWriter::create(path, UNIX_EPOCH + START).unwrap();
     let (mut lateness, mut send, mut all) =
         (LatencyHistogram::new(), LatencyHistogram::new(), LatencyHistogram::new());
-    let mut draws = latencies(seed);
+    let mut draws = latencies(recorder, intervals as usize * per_interval).into_iter();
     for i in 0..intervals {
         for _ in 0..per_interval {
             let late = draws.next().unwrap();
@@ -83,7 +78,7 @@ fn logs_from_several_recorders_merge_to_what_one_recorder_of_everything_holds() 
     let mut paths = Vec::new();
     for process in 0..4_u64 {
         let path = scratch.path(&format!("out-{process}.hdr"));
-        everything.merge(&record_run(&path, SEED + process, 5, 2_000 + 500 * process as usize));
+        everything.merge(&record_run(&path, process, 5, 2_000 + 500 * process as usize));
         paths.push(path);
     }
     let merged = merge(&paths, LATENESS).unwrap();
@@ -130,7 +125,7 @@ fn bad_tags_are_refused_before_anything_is_written() {
 fn histograms_reaching_higher_still_add_exactly() {
     let scratch = Scratch::new("higher");
     let ours = scratch.path("ours.hdr");
-    let mut everything = record_run(&ours, SEED, 2, 100);
+    let mut everything = record_run(&ours, 0, 2, 100);
     let theirs = scratch.path("theirs.hdr");
     let mut wide = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).unwrap();
     wide.record(120_000_000_000).unwrap(); // two minutes: past LatencyHistogram::MAX
@@ -164,7 +159,7 @@ fn merge_error(paths: &[&Path], tag: &str) -> String {
 fn unusable_logs_are_errors_naming_the_file() {
     let scratch = Scratch::new("bad");
     let good = scratch.path("good.hdr");
-    record_run(&good, SEED, 3, 50);
+    record_run(&good, 0, 3, 50);
     let text = std::fs::read_to_string(&good).unwrap();
     let write = |name: &str, content: &[u8]| {
         let path = scratch.path(name);
@@ -217,8 +212,8 @@ fn untagged_intervals_merge_under_the_empty_tag() {
 fn a_tag_no_log_holds_lists_the_tags_they_do() {
     let scratch = Scratch::new("tags");
     let (a, b) = (scratch.path("a.hdr"), scratch.path("b.hdr"));
-    record_run(&a, SEED, 1, 10);
-    record_run(&b, SEED + 1, 1, 10);
+    record_run(&a, 0, 1, 10);
+    record_run(&b, 1, 1, 10);
     let msg = merge_error(&[&a, &b], "final_lag");
     assert!(msg.contains("no log holds intervals tagged \"final_lag\""), "{msg}");
     assert!(msg.contains("lateness, send_latency"), "{msg}");

@@ -7,7 +7,7 @@
 //! seconds since the epoch), then one line per interval and measure,
 //!
 //! ```text
-//! Tag=lateness,12.000,1.000,0.412,HISTFAAAA…
+//! Tag=lateness,12.000,1.000,412671.000,HISTFAAAA…
 //! ```
 //!
 //! holding the interval's start (seconds since BaseTime), its length, its largest value

@@ -6,8 +6,10 @@
 //!   16 kHz mono f32 in, a `Bytes` chunk out.
 //! - `encode_s16le/memcpy_floor/<ms>ms`: a plain copy of the same chunk's f32 input:
 //!   the physical floor. `sttbench compare` judges encoding as the ratio to it.
-//! - `resample/48k_to_16k/<ms>ms`: one chunk of 48 kHz speech through the streaming
-//!   resampler.
+//! - `resample/rubato/<ms>ms`: one chunk of 48 kHz speech through the pipeline's streaming
+//!   resampler (rubato's sinc, anti-aliased), to 16 kHz.
+//! - `resample/dasp_sinc/<ms>ms`: the same chunk through dasp's sinc interpolator, the
+//!   resampler it replaced, measured in the same run as its peer.
 //! - `downmix/stereo/<ms>ms`: one chunk of 16 kHz stereo to mono.
 //!
 //! Every input is generated before timing, and every bench checks its output once
@@ -17,10 +19,12 @@ mod support;
 
 use std::hint::black_box;
 
+use criterion::BenchmarkGroup;
+use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
-use sttbench::encode::convert::{Resampler, downmix};
+use sttbench::encode::convert::{DaspSincResampler, Resampler, downmix};
 use sttbench::encode::pcm::reference;
 use sttbench::encode::{AudioFormat, ChunkEncoder, ChunkSpec};
 use sttbench::signal::Signal;
@@ -73,28 +77,45 @@ fn resample(c: &mut Criterion) {
     // sampling would run 5,050 iterations for 100 samples; flat sampling runs a fixed
     // count per sample and fits the measurement time.
     group.sampling_mode(SamplingMode::Flat);
-    let source = AudioFormat::new(48_000, 1).expect("48 kHz mono is valid");
+    let (from, to) = (48_000, 16_000);
+    let source = AudioFormat::new(from, 1).expect("48 kHz mono is valid");
     for ms in CHUNK_MS {
         let spec = spec(source, ms);
-        let input = Signal::Speech.generate(source.sample_rate(), spec.frames());
+        let input = Signal::Speech.generate(from, spec.frames());
         group.throughput(Throughput::Elements(spec.samples() as u64));
-        let mut resampler = Resampler::new(48_000, 16_000).expect("valid rates");
-        let mut out = Vec::with_capacity(spec.frames());
-        // A stream carries state from chunk to chunk: once warm, every 48 kHz chunk
-        // gives exactly a third as many 16 kHz samples.
-        for _ in 0..2 {
-            out.clear();
-            resampler.process(&input, &mut out);
-        }
-        assert_eq!(out.len(), spec.frames() / 3, "48k → 16k keeps the chunk's duration");
-        group.bench_function(BenchmarkId::new("48k_to_16k", format!("{ms}ms")), |b| {
-            b.iter(|| {
-                out.clear();
-                resampler.process(black_box(&input), &mut out);
-            });
-        });
+        let id = format!("{ms}ms");
+        // The two peers one after the other at each size, so their ratio comes from
+        // one stretch of machine time.
+        let mut rubato = Resampler::new(from, to).expect("valid rates");
+        resample_one(&mut group, "rubato", &id, &input, |x, out| rubato.process(x, out));
+        let mut dasp = DaspSincResampler::new(from, to).expect("valid rates");
+        resample_one(&mut group, "dasp_sinc", &id, &input, |x, out| dasp.process(x, out));
     }
     group.finish();
+}
+
+/// Times one chunk through a warm streaming resampler (`process`), after checking that
+/// it gives a third as many samples: a stream carries state from chunk to chunk, and
+/// once warm every 48 kHz chunk gives exactly a third as many 16 kHz samples.
+fn resample_one(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    id: &str,
+    input: &[f32],
+    mut process: impl FnMut(&[f32], &mut Vec<f32>),
+) {
+    let mut out = Vec::with_capacity(input.len());
+    for _ in 0..2 {
+        out.clear();
+        process(input, &mut out);
+    }
+    assert_eq!(out.len(), input.len() / 3, "{name}/{id}: 48k → 16k keeps the chunk's duration");
+    group.bench_function(BenchmarkId::new(name, id), |b| {
+        b.iter(|| {
+            out.clear();
+            process(black_box(input), &mut out);
+        });
+    });
 }
 
 fn downmix_stereo(c: &mut Criterion) {

@@ -121,6 +121,21 @@ pub enum FormatError {
         /// The requested format.
         to: crate::encode::AudioFormat,
     },
+    /// Two sample rates too far apart to convert between (a file at 100 Hz, say): the
+    /// resampler's filter grows with the ratio. Convert the audio to a rate near the
+    /// target first, e.g. `sox in.wav -r 16000 out.wav`.
+    #[error(
+        "cannot resample {from} Hz to {to} Hz: the rates may be at most {max}× apart; \
+         convert the audio first, e.g. `sox in.wav -r {to} out.wav`"
+    )]
+    ResampleRatio {
+        /// The source rate in Hz.
+        from: u32,
+        /// The target rate in Hz.
+        to: u32,
+        /// The largest ratio accepted.
+        max: u32,
+    },
     /// The samples handed over do not fill a whole number of frames for the channel count.
     #[error("{samples} interleaved samples are not a whole number of {channels}-channel frames")]
     PartialFrame {

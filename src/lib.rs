@@ -10,7 +10,8 @@
 //! - [`signal`]: deterministic test audio (silence, tones, sweeps, clipping, i16 extremes,
 //!   seeded noise, a committed speech fixture), named so benches and the CLI share them.
 //! - [`encode`]: the audio format and chunk arithmetic, f32/i16 → s16le chunks as
-//!   [`bytes::Bytes`] without per-chunk allocation, downmix, resampling, WAV input.
+//!   [`bytes::Bytes`] without per-chunk allocation, downmix, anti-aliased resampling,
+//!   WAV input.
 //! - [`bmf`]: the one result format, Bencher Metric Format JSON, that every measurement
 //!   which can regress is written in.
 //! - [`baseline`]: criterion output, instruction counts and BMF read into one result set,
@@ -25,7 +26,8 @@
 //!   keep alive, graceful close or abort, events back, per-session stats; real-time
 //!   paced runs ([`session::run`]).
 //! - [`metrics`]: HdrHistogram latency (p50 … max), throughput (KB/s, Mbit/s, msg/s),
-//!   and the text and JSON reports built from them.
+//!   and the text and JSON reports built from them; HdrHistogram interval logs and their
+//!   exact merge across processes and machines ([`metrics::interval_log`]).
 //! - [`error`]: the crate's error type; every variant says what the caller should do.
 
 pub mod baseline;

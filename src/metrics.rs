@@ -9,6 +9,9 @@
 //!
 //! This module measures nothing by itself: callers take the timestamps (from the
 //! scheduled send time, to avoid coordinated omission) and hand over durations.
+//! [`interval_log`] writes histograms to HdrHistogram interval logs and merges them.
+
+pub mod interval_log;
 
 use std::fmt;
 use std::time::Duration;

@@ -76,9 +76,16 @@ pub fn read(path: impl AsRef<Path>) -> crate::Result<Audio> {
 ///
 /// # Errors
 ///
-/// As [`read`], plus [`Error::Format`] when the conversion is impossible.
+/// As [`read`], and [`Error::Wav`] naming `path` when the file's format cannot be
+/// converted to `target` (a rate more than 64× away, upmixing).
 pub fn read_as(path: impl AsRef<Path>, target: AudioFormat) -> crate::Result<Audio> {
-    Ok(read(path)?.to_format(target)?)
+    let path = path.as_ref();
+    let audio = read(path)?;
+    let from = audio.format;
+    audio.to_format(target).map_err(|e| {
+        let problem = format!("cannot convert its {from} audio to {target}: {e}");
+        WavError { path: path.to_owned(), problem, source: None }.into()
+    })
 }
 
 /// Decodes WAV bytes from any reader; `name` is used in error messages in place of a
@@ -224,6 +231,41 @@ mod tests {
             decode("s.wav", Cursor::new(bytes)).unwrap().to_format(AudioFormat::PIPELINE).unwrap();
         assert_eq!(audio.format, AudioFormat::PIPELINE);
         assert_eq!(audio.frames(), 16_000);
+    }
+
+    /// The rates WAV files come in, down and up to 16 kHz, keep their length and tone.
+    #[test]
+    fn common_rates_convert_to_the_pipeline_format() {
+        for rate in [8_000, 11_025, 22_050, 32_000, 44_100, 48_000, 96_000] {
+            let bytes = wav_bytes(spec(rate, 1, 16, false), |w| {
+                for i in 0..rate {
+                    let s = (std::f32::consts::TAU * 440.0 * i as f32 / rate as f32).sin();
+                    w.write_sample((s * 16_384.0) as i16).unwrap();
+                }
+            });
+            let audio = decode("r.wav", Cursor::new(bytes)).unwrap();
+            let audio = audio.to_format(AudioFormat::PIPELINE).unwrap();
+            assert_eq!(audio.frames(), 16_000, "{rate} Hz: 1 s stays 1 s");
+            let steady = &audio.samples[1_000..15_000];
+            let peak = steady.iter().fold(0.0_f32, |m, s| m.max(s.abs()));
+            assert!((peak - 0.5).abs() < 0.01, "{rate} Hz: the tone keeps its level ({peak})");
+        }
+    }
+
+    #[test]
+    fn an_unconvertible_rate_is_an_error_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("sttbench-wav-rate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("too-slow.wav");
+        std::fs::write(
+            &path,
+            wav_bytes(spec(100, 1, 16, false), |w| w.write_sample(0_i16).unwrap()),
+        )
+        .unwrap();
+        let msg = read_as(&path, AudioFormat::PIPELINE).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(msg.contains("too-slow.wav") && msg.contains("100 Hz"), "{msg}");
+        assert!(msg.contains("sox"), "says what to do: {msg}");
     }
 
     fn error_of(bytes: Vec<u8>) -> String {

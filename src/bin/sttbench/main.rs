@@ -3,9 +3,10 @@
 //! It parses flags, sets up logging and calls the library; anything a test needs to
 //! reach lives in the library. One file per family of subcommands: `servers.rs` (the
 //! local peers), `stream.rs` (streaming runs), `compare.rs` (results, baselines,
-//! verdicts).
+//! verdicts), `merge.rs` (HdrHistogram interval logs).
 
 mod compare;
+mod merge;
 mod servers;
 mod stream;
 
@@ -42,6 +43,9 @@ enum Command {
     /// Build result and baseline files.
     #[command(subcommand)]
     Baseline(compare::BaselineCommand),
+    /// Merge one measure from HdrHistogram interval logs of many processes or machines,
+    /// exactly: count, p50, p99, max. A log that cannot be used is an error naming it.
+    Merge(merge::MergeArgs),
     /// Print the fraction of time a spinning thread loses to other processes (0.0–1.0);
     /// above 0.05 the host is too busy for timings to fail a comparison.
     Hiccup(compare::HiccupArgs),
@@ -89,6 +93,7 @@ fn try_main(command: Command) -> Outcome {
         Command::Compare(args) => Ok(compare::compare(args)),
         Command::Baseline(command) => Ok(compare::baseline(command)),
         Command::Hiccup(args) => compare::hiccup(args),
+        Command::Merge(args) => merge::run(args),
     }
 }
 

@@ -1,21 +1,13 @@
-//! Format conversion before encoding: downmix to mono and sample-rate conversion.
+//! The peer: the resampler sttbench used before [`Resampler`](super::Resampler), dasp's
+//! windowed-sinc interpolator, kept so the `resample` benches can measure the two side
+//! by side (`resample/dasp_sinc/<ms>ms` next to `resample/rubato/<ms>ms`).
 //!
-//! Providers want 16 kHz mono; microphones and files deliver 44.1 or 48 kHz, often
-//! stereo. Both conversions run on f32 samples, before the s16le kernels.
-//!
-//! # Resampling quality and speed
-//!
-//! [`Resampler`] is dasp's [`Converter`] over a windowed-sinc interpolator
-//! ([`dasp::interpolate::sinc::Sinc`]) with [`SINC_DEPTH`] taps on each side. Against
-//! linear interpolation it keeps the pass band flatter and images lower; against a
-//! deeper sinc it is cheaper. dasp evaluates the window with `sin`/`cos` per tap, so the
-//! cost is linear in the depth: 8 taps measured about 7 ms of CPU per second of 48 kHz
-//! audio (`resample/48k_to_16k/1000ms`, ~140× faster than real time), 16 taps about
-//! 20 ms, for no difference a speech-to-text model hears. dasp's sinc does not lower
-//! its cutoff when downsampling, so content between the target's and the source's
-//! Nyquist frequency (8–24 kHz for 48 → 16 kHz) folds back; speech carries little
-//! energy there, so we accept that rather than add a separate anti-alias filter.
-//! Output lags input by [`SINC_DEPTH`] source frames (0.17 ms at 48 kHz).
+//! It is dasp's [`Converter`] over [`dasp::interpolate::sinc::Sinc`] with [`SINC_DEPTH`]
+//! taps on each side. dasp evaluates the window with `sin`/`cos` per tap for every output
+//! sample, and its sinc keeps the source's cutoff when downsampling: content between the
+//! target's and the source's Nyquist frequency (8–24 kHz for 48 → 16 kHz) folds back into
+//! the speech band. That is why the pipeline no longer uses it. Output lags input by
+//! [`SINC_DEPTH`] source frames (0.17 ms at 48 kHz).
 
 use std::collections::VecDeque;
 
@@ -26,41 +18,11 @@ use dasp::signal::interpolate::Converter;
 
 use crate::error::FormatError;
 
-/// Interleaved frames → mono by averaging the channels of each frame.
-///
-/// Averaging (rather than summing) keeps full scale at full scale; two channels in
-/// anti-phase cancel, as they would in any mono mix.
-///
-/// # Errors
-///
-/// [`FormatError::ZeroChannels`] for `channels == 0`, [`FormatError::PartialFrame`] when
-/// `interleaved` does not hold a whole number of frames.
-pub fn downmix(interleaved: &[f32], channels: u16, out: &mut Vec<f32>) -> Result<(), FormatError> {
-    let n = usize::from(channels);
-    if n == 0 {
-        return Err(FormatError::ZeroChannels);
-    }
-    if !interleaved.len().is_multiple_of(n) {
-        return Err(FormatError::PartialFrame { samples: interleaved.len(), channels });
-    }
-    out.reserve(interleaved.len() / n);
-    match n {
-        1 => out.extend_from_slice(interleaved),
-        // The common case gets its own loop, which the compiler vectorises.
-        2 => out.extend(interleaved.chunks_exact(2).map(|f| (f[0] + f[1]) * 0.5)),
-        _ => {
-            let scale = 1.0 / n as f32;
-            out.extend(interleaved.chunks_exact(n).map(|f| f.iter().sum::<f32>() * scale));
-        }
-    }
-    Ok(())
-}
-
 /// Sinc taps on each side of the interpolated point; the ring buffer holds twice this.
 pub const SINC_DEPTH: usize = 8;
 
 /// The input queue a [`Converter`] pulls from; it yields silence when empty, which only
-/// happens when [`Resampler::finish`] drains the filter's tail.
+/// happens when [`DaspSincResampler::finish`] drains the filter's tail.
 #[derive(Debug, Default)]
 struct Feed {
     queue: VecDeque<f32>,
@@ -74,20 +36,21 @@ impl Signal for Feed {
     }
 }
 
-/// A streaming mono sample-rate converter: feed it blocks of any size, get the converted
+/// dasp's streaming mono sample-rate converter, the bench peer of
+/// [`Resampler`](super::Resampler): feed it blocks of any size, get the converted
 /// samples out, with the filter state carried across blocks so block boundaries are
 /// inaudible.
 ///
 /// ```
-/// use sttbench::encode::convert::Resampler;
-/// let mut resampler = Resampler::new(48_000, 16_000)?;
+/// use sttbench::encode::convert::DaspSincResampler;
+/// let mut resampler = DaspSincResampler::new(48_000, 16_000)?;
 /// let mut out = Vec::new();
 /// resampler.process(&vec![0.0; 4_800], &mut out); // 100 ms in ...
 /// resampler.finish(&mut out);
 /// assert_eq!(out.len(), 1_600); // ... 100 ms out
 /// # Ok::<(), sttbench::error::FormatError>(())
 /// ```
-pub struct Resampler {
+pub struct DaspSincResampler {
     converter: Converter<Feed, Sinc<[f32; 2 * SINC_DEPTH]>>,
     from: u32,
     to: u32,
@@ -100,9 +63,9 @@ pub struct Resampler {
     frames_out: u64,
 }
 
-impl std::fmt::Debug for Resampler {
+impl std::fmt::Debug for DaspSincResampler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Resampler")
+        f.debug_struct("DaspSincResampler")
             .field("from", &self.from)
             .field("to", &self.to)
             .field("frames_in", &self.frames_in)
@@ -111,7 +74,7 @@ impl std::fmt::Debug for Resampler {
     }
 }
 
-impl Resampler {
+impl DaspSincResampler {
     /// A converter from `from` Hz to `to` Hz.
     ///
     /// # Errors
@@ -124,7 +87,7 @@ impl Resampler {
         let sinc = Sinc::new(ring_buffer::Fixed::from([0.0_f32; 2 * SINC_DEPTH]));
         let converter =
             Converter::from_hz_to_hz(Feed::default(), sinc, f64::from(from), f64::from(to));
-        Ok(Resampler {
+        Ok(DaspSincResampler {
             converter,
             from,
             to,
@@ -156,13 +119,13 @@ impl Resampler {
             out.push(self.converter.next());
             self.frames_out += 1;
         }
-        *self = Resampler::new(self.from, self.to).expect("rates were validated by new");
+        *self = DaspSincResampler::new(self.from, self.to).expect("rates were validated by new");
     }
 
     /// Converts a whole buffer in one go: [`process`](Self::process) then
     /// [`finish`](Self::finish).
     pub fn convert(from: u32, to: u32, input: &[f32]) -> Result<Vec<f32>, FormatError> {
-        let mut resampler = Resampler::new(from, to)?;
+        let mut resampler = DaspSincResampler::new(from, to)?;
         let mut out = Vec::with_capacity(input.len() * to as usize / from as usize + 1);
         resampler.process(input, &mut out);
         resampler.finish(&mut out);
@@ -185,34 +148,10 @@ mod tests {
     }
 
     #[test]
-    fn downmix_averages_each_frame() {
-        let mut out = Vec::new();
-        downmix(&[1.0, 0.0, 0.5, 0.5, -1.0, 1.0], 2, &mut out).unwrap();
-        assert_eq!(out, [0.5, 0.5, 0.0]);
-        out.clear();
-        downmix(&[0.3, 0.6, 0.9], 3, &mut out).unwrap();
-        assert!((out[0] - 0.6).abs() < 1e-6);
-        out.clear();
-        downmix(&[0.1, 0.2], 1, &mut out).unwrap();
-        assert_eq!(out, [0.1, 0.2]);
-    }
-
-    #[test]
-    fn downmix_rejects_bad_layouts() {
-        let mut out = Vec::new();
-        assert_eq!(
-            downmix(&[0.0; 3], 2, &mut out),
-            Err(FormatError::PartialFrame { samples: 3, channels: 2 })
-        );
-        assert_eq!(downmix(&[0.0; 2], 0, &mut out), Err(FormatError::ZeroChannels));
-        assert!(out.is_empty(), "nothing is written on error");
-    }
-
-    #[test]
     fn resampling_keeps_duration_and_tone() {
         for from in [44_100, 48_000] {
             let input = sine(from, 440.0, from as usize); // 1 s
-            let out = Resampler::convert(from, 16_000, &input).unwrap();
+            let out = DaspSincResampler::convert(from, 16_000, &input).unwrap();
             assert_eq!(out.len(), 16_000, "{from} Hz → 16 kHz keeps 1 s");
             // Skip the filter's warm-up, then the 440 Hz tone keeps its level and period.
             let steady = &out[1_000..15_000];
@@ -231,9 +170,9 @@ mod tests {
     #[test]
     fn streaming_in_blocks_matches_one_shot() {
         let input = sine(48_000, 1_000.0, 9_600);
-        let one_shot = Resampler::convert(48_000, 16_000, &input).unwrap();
+        let one_shot = DaspSincResampler::convert(48_000, 16_000, &input).unwrap();
         for block in [1, 7, 480, 4_096] {
-            let mut resampler = Resampler::new(48_000, 16_000).unwrap();
+            let mut resampler = DaspSincResampler::new(48_000, 16_000).unwrap();
             let mut out = Vec::new();
             for chunk in input.chunks(block) {
                 resampler.process(chunk, &mut out);
@@ -241,13 +180,5 @@ mod tests {
             resampler.finish(&mut out);
             assert_eq!(out, one_shot, "block size {block}");
         }
-    }
-
-    #[test]
-    fn upsampling_and_identity_work_too() {
-        assert_eq!(Resampler::convert(8_000, 16_000, &vec![0.0; 800]).unwrap().len(), 1_600);
-        let same = Resampler::convert(16_000, 16_000, &sine(16_000, 300.0, 1_600)).unwrap();
-        assert_eq!(same.len(), 1_600);
-        assert!(Resampler::new(0, 16_000).is_err());
     }
 }

@@ -2,10 +2,11 @@
 //!
 //! It parses flags, sets up logging and calls the library; anything a test needs to
 //! reach lives in the library. One file per family of subcommands: `servers.rs` (the
-//! local peers), `stream.rs` (streaming runs), `compare.rs` (results, baselines,
-//! verdicts).
+//! local peers), `proxy.rs` (the impairment proxy), `stream.rs` (streaming runs),
+//! `compare.rs` (results, baselines, verdicts).
 
 mod compare;
+mod proxy;
 mod servers;
 mod stream;
 
@@ -31,6 +32,8 @@ enum Command {
     Echo(servers::EchoArgs),
     /// Serve a mock provider (deepgram or assemblyai) until Ctrl-C.
     Mock(servers::MockArgs),
+    /// Forward TCP to --upstream through an impaired link (latency, bandwidth, stalls, resets).
+    Proxy(proxy::ProxyArgs),
     /// Stream audio to an echo peer, show progress, and print latency and throughput.
     Stream(stream::StreamArgs),
     /// Compare two result sets and judge every benchmark.
@@ -85,6 +88,7 @@ fn try_main(command: Command) -> Outcome {
         }
         Command::Echo(args) => servers::echo(args),
         Command::Mock(args) => servers::mock(args),
+        Command::Proxy(args) => proxy::proxy(args),
         Command::Stream(args) => stream::run(args),
         Command::Compare(args) => Ok(compare::compare(args)),
         Command::Baseline(command) => Ok(compare::baseline(command)),

@@ -228,12 +228,16 @@ where
                 () = changed(&mut link) => continue,
             },
         };
-        tokio::select! {
-            () = sleep_until(item.release()) => {}
-            // A stall may have begun: look again before writing.
-            () = changed(&mut link) => {
-                held = Some(item);
-                continue;
+        // A due piece goes at once: tokio's timer rounds every deadline up to its next
+        // 1 ms tick, which would add a millisecond per hop to an untouched link.
+        if item.release() > Instant::now() {
+            tokio::select! {
+                () = sleep_until(item.release()) => {}
+                // A stall may have begun: look again before writing.
+                () = changed(&mut link) => {
+                    held = Some(item);
+                    continue;
+                }
             }
         }
         match item {

@@ -423,3 +423,39 @@ async fn the_mock_provider_streams_through_the_proxy() {
     proxy.shutdown().await;
     mock.shutdown().await;
 }
+
+/// `wss://` passes through untouched (TLS is end to end: the proxy never parses), here
+/// over a WebPageTest profile: every final arrives, none sooner than the round trip.
+#[tokio::test]
+async fn wss_passes_through_a_profile_untouched() {
+    use sttbench::pipeline::{self, PipelineOptions};
+    use sttbench::provider::deepgram::{Deepgram, DeepgramConfig};
+    use sttbench::provider::{ApiKey, Credential};
+    use sttbench::server::mock::tls::SelfSigned;
+    use sttbench::server::mock::{self, MockConfig, MockProvider};
+    use sttbench::server::shaper::Profile;
+
+    let cert = SelfSigned::generate().expect("certificate");
+    let config = MockConfig::new(MockProvider::Deepgram).tls(Some(cert.server_config().unwrap()));
+    let listener = bind_loopback().await.unwrap();
+    let mock = sttbench::server::spawn(listener, |l, s| mock::run(l, config, s)).unwrap();
+    let cable = Profile::find("cable").unwrap();
+    let proxy = shape(mock.addr(), cable.link()).await;
+    let url = format!("wss://localhost:{}", proxy.addr().port());
+    let options = PipelineOptions::default()
+        .session(SessionConfig::default().tls(Some(cert.client_config().unwrap())));
+    let dialect = Arc::new(Deepgram::new(
+        DeepgramConfig::default().credential(Credential::Key(ApiKey::new("k"))),
+    ));
+    let run = step("the wss:// run", pipeline::run(&url, dialect, &options))
+        .await
+        .unwrap_or_else(|e| panic!("wss:// through the proxy: {e}"));
+    assert_eq!(run.finals, ["the quick brown fox jumps over the lazy dog", "call me back at"]);
+    assert_eq!(run.server_close, Some((1000, String::new())));
+    assert_eq!(run.pipeline.final_latencies.len(), 2);
+    for latency in &run.pipeline.final_latencies {
+        assert!(*latency >= cable.rtt(), "a final sooner than the {:?} RTT", cable.rtt());
+    }
+    proxy.shutdown().await;
+    mock.shutdown().await;
+}

@@ -3,42 +3,17 @@
 //! cleanly, `--list-profiles` shows each profile with its source, and bad flags say
 //! what to fix.
 //!
-//! Every wait on the child process is bounded by [`STEP`] and names what hung.
+//! Every wait on the child process is bounded and names what hung ([`process::within`]).
+
+mod process;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use process::{Running, sttbench, within};
 use sttbench::server::shaper::Profile;
-
-const STEP: Duration = Duration::from_secs(30);
-
-fn sttbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sttbench")).args(args).output().expect("the binary runs")
-}
-
-/// Runs `f` on a thread and waits at most [`STEP`] for its result.
-fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(STEP).unwrap_or_else(|_| panic!("{what}: hung for {STEP:?}"))
-}
-
-/// Kills the proxy if the test fails before stopping it.
-struct Running(Option<Child>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// A blocking TCP echo on 127.0.0.1:0, one thread per connection.
 fn echo() -> SocketAddr {

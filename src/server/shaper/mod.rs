@@ -24,6 +24,7 @@
 mod impair;
 mod profile;
 mod pump;
+mod rate;
 mod schedule;
 
 use std::future::Future;
@@ -39,9 +40,10 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until, timeout};
 use tracing::{Instrument, debug, error, info, warn};
 
-pub use impair::{Bandwidth, Direction, Impairments, Link, Rate, RateParseError, Slicer, Stall};
+pub use impair::{Bandwidth, Direction, Impairments, Link, Slicer, Stall};
 pub use profile::{Profile, SOURCE as PROFILE_SOURCE};
 pub use pump::{Delivery, Tap};
+pub use rate::{Rate, RateParseError};
 
 use pump::{End, Flow, pump};
 

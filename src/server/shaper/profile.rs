@@ -22,7 +22,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::impair::{Bandwidth, Impairments, Link, Rate};
+use super::impair::{Bandwidth, Impairments, Link};
+use super::rate::Rate;
 
 /// Where the numbers come from, as printed by `sttbench proxy --list-profiles`.
 pub const SOURCE: &str = "WebPageTest connectivity presets, www/settings/connectivity.ini.sample \

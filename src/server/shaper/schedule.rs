@@ -167,7 +167,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::server::shaper::impair::{Bandwidth, Rate};
+    use crate::server::shaper::{Bandwidth, Rate};
 
     const MS: Duration = Duration::from_millis(1);
 

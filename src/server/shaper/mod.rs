@@ -62,7 +62,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 ///
 /// ```
 /// use std::time::Duration;
-/// use sttbench::server::shaper::{Link, Profile, ShaperConfig};
+/// use sttbench::server::shaper::{Profile, ShaperConfig};
 /// let config = ShaperConfig::new("127.0.0.1:9000")
 ///     .link(Profile::find("3g").unwrap().link())
 ///     .reset_after(Some(Duration::from_secs(5)))

@@ -20,8 +20,8 @@
 //!   server frames → one [`provider::Event`] enum, close codes → typed errors.
 //! - [`pipeline`]: measured sessions with a provider or its mock: time to first partial,
 //!   final latency per utterance, transcripts per second; providers side by side.
-//! - [`server`]: local peers (echo socket, mock providers, impairment proxy), each a
-//!   `run(listener, shutdown)` plus a [`server::ServerHandle`].
+//! - [`server`]: local peers (echo socket, mock providers, the impairment proxy with
+//!   named link profiles), each a `run(listener, shutdown)` plus a handle.
 //! - [`session`]: the streaming client: connect (`ws://` or `wss://`) with timeout and retries, send chunks,
 //!   keep alive, graceful close or abort, events back, per-session stats; real-time
 //!   paced runs ([`session::run`]).

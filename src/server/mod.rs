@@ -11,6 +11,7 @@
 
 pub mod echo;
 pub mod mock;
+pub mod shaper;
 
 use std::future::Future;
 use std::net::SocketAddr;

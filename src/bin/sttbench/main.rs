@@ -2,11 +2,12 @@
 //!
 //! It parses flags, sets up logging and calls the library; anything a test needs to
 //! reach lives in the library. One file per family of subcommands: `servers.rs` (the
-//! local peers), `stream.rs` (streaming runs), `compare.rs` (results, baselines,
-//! verdicts), `merge.rs` (HdrHistogram interval logs).
+//! local peers), `proxy.rs` (the impairment proxy), `stream.rs` (streaming runs),
+//! `compare.rs` (results, baselines, verdicts), `merge.rs` (HdrHistogram interval logs).
 
 mod compare;
 mod merge;
+mod proxy;
 mod servers;
 mod stream;
 
@@ -32,6 +33,8 @@ enum Command {
     Echo(servers::EchoArgs),
     /// Serve a mock provider (deepgram or assemblyai) until Ctrl-C.
     Mock(servers::MockArgs),
+    /// Forward TCP to --upstream through an impaired link (latency, bandwidth, stalls, resets).
+    Proxy(proxy::ProxyArgs),
     /// Stream audio to an echo peer, show progress, and print latency and throughput.
     Stream(stream::StreamArgs),
     /// Compare two result sets and judge every benchmark.
@@ -89,6 +92,7 @@ fn try_main(command: Command) -> Outcome {
         }
         Command::Echo(args) => servers::echo(args),
         Command::Mock(args) => servers::mock(args),
+        Command::Proxy(args) => proxy::proxy(args),
         Command::Stream(args) => stream::run(args),
         Command::Compare(args) => Ok(compare::compare(args)),
         Command::Baseline(command) => Ok(compare::baseline(command)),

@@ -178,6 +178,11 @@ impl SessionConfig {
         self.close_timeout
     }
 
+    /// The reconnect policy.
+    pub fn get_reconnect(&self) -> ReconnectPolicy {
+        self.reconnect
+    }
+
     /// The tungstenite configuration these settings stand for; in-memory benches pass it
     /// to `WebSocketStream::from_raw_socket` to frame exactly as a connected session does.
     pub fn websocket_config(&self) -> WebSocketConfig {

@@ -363,3 +363,77 @@ pub async fn run_hosted(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEEPGRAM: Peer = Peer::Provider(Hosted::Deepgram);
+    const ASSEMBLYAI: Peer = Peer::Provider(Hosted::AssemblyAi);
+
+    fn usage(request: Request) -> String {
+        match request.plan() {
+            Err(e @ Error::Usage(_)) => e.to_string(),
+            other => panic!("expected a usage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_that_do_not_go_together_are_usage_errors_that_say_what_to_do() {
+        let url = || Some("ws://127.0.0.1:1".to_string());
+        for (request, says) in [
+            (Request::new(vec![]), "name a peer"),
+            (Request::new(vec![Peer::Echo, DEEPGRAM]), "echo cannot be compared"),
+            (Request::new(vec![DEEPGRAM, DEEPGRAM]), "deepgram is named twice"),
+            (Request::new(vec![DEEPGRAM, ASSEMBLYAI]).url(url()), "give one --provider"),
+            (Request::new(vec![DEEPGRAM]).url(url()).mock(true), "exclude each other"),
+            (Request::new(vec![Peer::Echo]), "echo needs --url"),
+            (
+                Request::new(vec![ASSEMBLYAI]).mock(true).chunk(Some(Duration::from_millis(20))),
+                "50",
+            ),
+        ] {
+            let message = usage(request);
+            assert!(message.contains(says), "{says:?} missing from {message}");
+        }
+        assert!(Error::Usage("x".into()).is_usage());
+    }
+
+    #[test]
+    fn defaults_depend_on_the_peer() {
+        let echo = Request::new(vec![Peer::Echo]).mock(true).plan().unwrap();
+        assert_eq!(echo.audio().spec().duration(), ECHO_CHUNK);
+        let providers = Request::new(vec![DEEPGRAM, ASSEMBLYAI]).mock(true).plan().unwrap();
+        assert_eq!(providers.audio().spec().duration(), PROVIDER_CHUNK);
+        assert_eq!(providers.peers().collect::<Vec<_>>(), [DEEPGRAM, ASSEMBLYAI]);
+        let fixture = providers.audio().unpadded();
+        assert!(
+            fixture > Duration::from_secs(5) && fixture < Duration::from_secs(6),
+            "{fixture:?}"
+        );
+        let sine = Request::new(vec![Peer::Echo])
+            .url(Some("ws://127.0.0.1:1".into()))
+            .source(Source::Signal(crate::signal::Signal::Sine), None)
+            .plan()
+            .unwrap();
+        assert_eq!(sine.audio().duration(), crate::stream::DEFAULT_SIGNAL_DURATION);
+    }
+
+    #[test]
+    fn peers_parse_and_print_back() {
+        for peer in [Peer::Echo, DEEPGRAM, ASSEMBLYAI] {
+            assert_eq!(peer.to_string().parse::<Peer>(), Ok(peer));
+        }
+        assert!("whisper".parse::<Peer>().unwrap_err().contains("echo, deepgram or assemblyai"));
+    }
+
+    #[test]
+    fn a_missing_ca_certificate_names_the_file() {
+        let request = Request::new(vec![DEEPGRAM]).mock(true).ca_cert(Some("no/such.pem".into()));
+        let error = request.plan().unwrap_err();
+        assert!(
+            matches!(error, Error::File(_)) && error.to_string().contains("no/such.pem"),
+            "{error}"
+        );
+    }
+}

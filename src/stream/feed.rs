@@ -50,8 +50,10 @@ pub(crate) struct Feed<'a> {
     next: u64,
     waiting: Option<Waiting>,
     queue: VecDeque<(ChunkTimes, Bytes)>,
-    /// The queue filled up: the next chunk waits for room before the pacer may wait for it.
-    held: bool,
+    /// The queue is full ([`QueuePolicy::Wait`]): the pacer waits for room.
+    blocked: bool,
+    /// When the queue last had room again after being full.
+    unblocked: Option<Instant>,
     /// No more audio: stopped, or the connection is over.
     sealed: bool,
     first_due: Option<Instant>,
@@ -75,7 +77,8 @@ impl<'a> Feed<'a> {
             next: 0,
             waiting: None,
             queue: VecDeque::new(),
-            held: false,
+            blocked: false,
+            unblocked: None,
             sealed: false,
             first_due: None,
         }
@@ -118,9 +121,14 @@ impl<'a> Feed<'a> {
             (false, Some(length)) => (now + length, Some(now + length)),
             (false, None) => (now, None),
         };
-        // Only a full queue holds the pacer back: a chunk asked for late because the one
-        // before it woke late is the pacer's lateness, not the queue's.
-        let released = if std::mem::take(&mut self.held) { due.max(now) } else { due };
+        // The pacer is only asked when the queue has room. A chunk due while it was full
+        // (or before the backlog that built up then had drained) waited for the queue, so
+        // it counts as released when the queue last had room again; any lateness after
+        // that, and all of it when the queue never filled, is the pacer's.
+        if std::mem::take(&mut self.blocked) {
+            self.unblocked = Some(now);
+        }
+        let released = self.unblocked.map_or(due, |unblocked| due.max(unblocked));
         self.waiting = Some(Waiting { seq, due, released });
         (deadline, pause)
     }
@@ -160,7 +168,7 @@ impl<'a> Feed<'a> {
             }
         }
         self.queue.push_back((times, chunk));
-        self.held = self.queue.len() >= self.capacity;
+        self.blocked = self.queue.len() >= self.capacity;
         Fed::Queued
     }
 

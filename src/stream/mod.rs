@@ -49,3 +49,5 @@ pub use pace::{Pacer, TokioPacer};
 pub use record::{Recorder, Stage, Stages};
 pub use source::{Audio, DEFAULT_SIGNAL_DURATION, MAX_CHUNK, MAX_SIGNAL_DURATION, Source};
 
+#[cfg(test)]
+mod tests;

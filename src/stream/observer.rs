@@ -52,8 +52,9 @@ pub struct ChunkTimes {
     /// When it was due: its audio time (real time), or when the writer became free
     /// (unpaced). Latency counts from here.
     pub due: Instant,
-    /// When the pacer was asked for it: `due`, or later if a full queue held the pacer
-    /// back ([`QueuePolicy::Wait`](super::QueuePolicy::Wait)).
+    /// When the pacer was free to wait for it: `due`, or, for a chunk due while a full
+    /// queue held the pacer back ([`QueuePolicy::Wait`](super::QueuePolicy::Wait)), when
+    /// the queue had room again. The gap counts as queueing, not as the pacer's lateness.
     pub released: Instant,
     /// When the pacer woke for it.
     pub woke: Instant,

@@ -183,6 +183,8 @@ struct Run<'a, S> {
     provider: &'static str,
     echoes: bool,
     phase: Phase,
+    /// The phase when the first fact that ends the run happened.
+    ended_in: Option<Phase>,
     /// What the writer is doing, and since when.
     writing: Option<(Sent, Instant)>,
     /// Chunks written and not yet echoed (echoing dialects), oldest first.
@@ -215,6 +217,7 @@ where
             provider,
             echoes,
             phase: Phase::Streaming,
+            ended_in: None,
             writing: None,
             in_flight: VecDeque::new(),
             chunks_sent: 0,
@@ -260,6 +263,7 @@ where
                     ?queued,
                     "the queue overflowed: the uplink cannot keep real time"
                 );
+                self.ended_in.get_or_insert(self.phase);
                 self.facts.fell_behind = Some(queued);
                 self.finished = true;
             }
@@ -337,6 +341,7 @@ where
             other => format!("writing failed: {other}"),
         };
         tracing::debug!(provider = self.provider, "{cause}");
+        self.ended_in.get_or_insert(self.phase);
         self.facts.transport_error.get_or_insert(cause);
         self.feed.seal();
         self.stop_deadline = None;
@@ -347,6 +352,7 @@ where
         let event = match event {
             Some(Ok(event)) => event,
             Some(Err(Error::Provider(error))) => {
+                self.ended_in.get_or_insert(self.phase);
                 self.facts.provider_error = Some(*error);
                 self.facts.events_ended = true;
                 return;
@@ -356,6 +362,7 @@ where
                     Error::WebSocket(e) => format!("reading failed: {e}"),
                     other => format!("reading failed: {other}"),
                 };
+                self.ended_in.get_or_insert(self.phase);
                 self.facts.transport_error.get_or_insert(cause);
                 self.facts.events_ended = true;
                 return;
@@ -380,6 +387,7 @@ where
             if !self.facts.close_sent {
                 tracing::info!(provider = self.provider, code, %reason, "the server closed the session");
             }
+            self.ended_in.get_or_insert(self.phase);
             self.facts.server_close = Some((code, reason));
             // Nothing can be sent after the server's close; its events end next, and
             // the close timeout bounds a server that never lets go of the connection.
@@ -395,6 +403,7 @@ where
             Stop::Run => {}
             Stop::Stop if self.stop_deadline.is_none() && !self.facts.interrupted => {
                 tracing::info!(provider = self.provider, "stopping: closing the session");
+                self.ended_in.get_or_insert(self.phase);
                 self.facts.interrupted = true;
                 let deadline = Instant::now() + self.config.stop_timeout;
                 if !self.feed.sealed() {
@@ -408,6 +417,7 @@ where
             Stop::Stop => {}
             Stop::Abort => {
                 tracing::info!(provider = self.provider, "aborting");
+                self.ended_in.get_or_insert(self.phase);
                 self.facts.interrupted = true;
                 self.finished = true;
             }
@@ -441,6 +451,7 @@ where
             match self.watchdog.unanswered(now, self.phase) {
                 Some(stall) => verdict = Verdict::Stalled(stall),
                 None if !matches!(verdict, Verdict::Stalled(_)) => {
+                    self.ended_in.get_or_insert(self.phase);
                     self.facts.close_timeout = Some(self.config.session.get_close_timeout());
                     self.finished = true;
                     return;
@@ -458,6 +469,7 @@ where
             Verdict::Stalled(stall) => {
                 tracing::warn!(provider = self.provider, "{stall}");
                 observer.stalled(&stall);
+                self.ended_in.get_or_insert(self.phase);
                 self.facts.stall = Some(stall);
                 self.finished = true;
             }
@@ -476,7 +488,7 @@ where
         Outcome {
             provider: self.provider,
             ending: self.facts.decide(),
-            phase: self.phase,
+            phase: self.ended_in.unwrap_or(self.phase),
             realtime: self.feed.realtime(),
             chunk: audio.spec().duration(),
             chunks_total: audio.chunks(),

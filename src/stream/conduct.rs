@@ -31,7 +31,7 @@ use super::driver::Stop;
 use super::feed::{Fed, Feed};
 use super::observer::{ChunkTimes, Observer, Received, Start};
 use super::outcome::{Outcome, Phase};
-use super::pace::Pacer;
+use super::pace::{Pacer, wake};
 use super::source::Audio;
 use super::watch::{Verdict, Watchdog};
 use crate::Error;
@@ -76,7 +76,7 @@ where
     let mut waker = pin!(Fuse::terminated());
     let mut alarm = pin!(sleep_until(run.feed.start()));
     let mut alarm_at: Option<Instant> = None;
-    loop {
+    while !run.finished && !run.facts.events_ended {
         if let Some(pacer) = pacer.take_if(|_| run.wants_chunk()) {
             let deadline = run.arm();
             waker.set(wake(pacer, deadline).fuse());
@@ -85,9 +85,6 @@ where
             && let Some(item) = run.next_write()
         {
             writer.set(write(run.sender.clone(), item).fuse());
-        }
-        if run.finished || run.facts.events_ended {
-            break;
         }
         // The alarm only ever moves earlier here; when it fires early (a write finished
         // meanwhile), `on_alarm` finds nothing due and the next turn sets it again.
@@ -127,21 +124,6 @@ async fn changed(control: &mut Option<watch::Receiver<Stop>>) -> Option<Stop> {
     match control {
         Some(rx) => rx.changed().await.ok().map(|()| *rx.borrow_and_update()),
         None => std::future::pending().await,
-    }
-}
-
-/// The pacer's wait, owning the pacer so the future can live across loop turns.
-/// Unpaced (`None`), it yields once to the runtime instead.
-async fn wake<P: Pacer>(mut pacer: P, deadline: Option<Instant>) -> (P, Instant) {
-    match deadline {
-        Some(deadline) => {
-            let woke = pacer.wait_until(deadline).await;
-            (pacer, woke)
-        }
-        None => {
-            tokio::task::yield_now().await;
-            (pacer, Instant::now())
-        }
     }
 }
 
@@ -336,10 +318,7 @@ where
     }
 
     fn write_failed(&mut self, error: &Error) {
-        let cause = match error {
-            Error::WebSocket(e) => format!("writing failed: {e}"),
-            other => format!("writing failed: {other}"),
-        };
+        let cause = cause("writing", error);
         tracing::debug!(provider = self.provider, "{cause}");
         self.ended_in.get_or_insert(self.phase);
         self.facts.transport_error.get_or_insert(cause);
@@ -358,10 +337,7 @@ where
                 return;
             }
             Some(Err(error)) => {
-                let cause = match error {
-                    Error::WebSocket(e) => format!("reading failed: {e}"),
-                    other => format!("reading failed: {other}"),
-                };
+                let cause = cause("reading", &error);
                 self.ended_in.get_or_insert(self.phase);
                 self.facts.transport_error.get_or_insert(cause);
                 self.facts.events_ended = true;
@@ -392,9 +368,9 @@ where
             // Nothing can be sent after the server's close; its events end next, and
             // the close timeout bounds a server that never lets go of the connection.
             self.feed.seal();
-            self.stop_deadline = None;
-            let limit = self.config.session.get_close_timeout();
-            self.settle_deadline.get_or_insert(at + limit);
+            let limit = at + self.config.session.get_close_timeout();
+            let bound = self.stop_deadline.take().map_or(limit, |stop| stop.min(limit));
+            self.settle_deadline.get_or_insert(bound);
         }
     }
 
@@ -502,5 +478,14 @@ where
             wall: end.saturating_duration_since(start),
             server_close,
         }
+    }
+}
+
+/// What a failed read or write says, without the crate's "the WebSocket connection
+/// failed" preamble: the transport's own words are the news.
+fn cause(doing: &str, error: &Error) -> String {
+    match error {
+        Error::WebSocket(e) => format!("{doing} failed: {e}"),
+        other => format!("{doing} failed: {other}"),
     }
 }

@@ -92,6 +92,21 @@ impl Schedule {
     }
 }
 
+/// The pacer's wait, owning the pacer so the future can live across loop turns.
+/// Unpaced (`None`), it yields once to the runtime instead.
+pub(crate) async fn wake<P: Pacer>(mut pacer: P, deadline: Option<Instant>) -> (P, Instant) {
+    match deadline {
+        Some(deadline) => {
+            let woke = pacer.wait_until(deadline).await;
+            (pacer, woke)
+        }
+        None => {
+            tokio::task::yield_now().await;
+            (pacer, Instant::now())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -138,6 +138,16 @@ pub struct CloseFrame {
     pub reason: String,
 }
 
+impl PipelineFigures {
+    /// The median and the slowest final latency, if any final arrived.
+    pub fn final_p50_max(&self) -> (Option<Duration>, Option<Duration>) {
+        let mut sorted = self.final_latency_ns.clone();
+        sorted.sort_unstable();
+        let p50 = sorted.get(sorted.len().saturating_sub(1) / 2).copied();
+        (p50.map(Duration::from_nanos), sorted.last().copied().map(Duration::from_nanos))
+    }
+}
+
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
@@ -249,17 +259,14 @@ pub fn table(summaries: &[Summary]) -> String {
     );
     for s in summaries {
         let p = s.pipeline.as_ref();
-        let finals: Vec<u64> = p.map(|p| p.final_latency_ns.clone()).unwrap_or_default();
-        let mut sorted = finals.clone();
-        sorted.sort_unstable();
-        let p50 = sorted.get(sorted.len().saturating_sub(1) / 2).copied();
+        let (p50, max) = p.map(PipelineFigures::final_p50_max).unwrap_or_default();
         out.push_str(&format!(
             "{:<12} {:<18} {:>14} {:>12} {:>12} {:>7} {:>14.1}\n",
             s.provider,
             s.ended,
             ns_ms(p.and_then(|p| p.first_partial_ns)),
-            ns_ms(p50),
-            ns_ms(sorted.last().copied()),
+            ms(p50),
+            ms(max),
             p.map_or(0, |p| p.finals.len()),
             p.map_or(0.0, |p| p.transcripts_per_second)
         ));
@@ -312,17 +319,14 @@ impl fmt::Display for Summary {
             writeln!(f, "round trip     {}", echo.round_trip)?;
         }
         if let Some(p) = &self.pipeline {
-            let latencies: Vec<Duration> =
-                p.final_latency_ns.iter().copied().map(Duration::from_nanos).collect();
-            let mut sorted = latencies.clone();
-            sorted.sort_unstable();
+            let (p50, max) = p.final_p50_max();
             writeln!(f, "first partial  {}", ns_ms(p.first_partial_ns))?;
             writeln!(
                 f,
                 "final latency  p50 {}, max {} over {} utterances ({} without a final)",
-                ms(sorted.get(sorted.len().saturating_sub(1) / 2).copied()),
-                ms(sorted.last().copied()),
-                latencies.len(),
+                ms(p50),
+                ms(max),
+                p.final_latency_ns.len(),
                 p.utterances_uncovered
             )?;
             writeln!(f, "transcripts    {} ({:.1}/s)", p.transcripts, p.transcripts_per_second)?;

@@ -67,34 +67,37 @@ async fn a_server_that_never_reads_is_a_stall_once_a_write_waits_the_window() {
     assert_eq!(recorder.chunks_sent(), outcome.chunks_sent, "what was written is recorded");
 }
 
+/// A real-time run of `seconds` of audio with a 100 ms queue under `policy`, to a server
+/// that takes one message every `every` and never answers.
+async fn to_a_slow_reader(
+    policy: QueuePolicy,
+    every: Duration,
+    seconds: u64,
+) -> (Outcome, Recorder) {
+    let (session, server) = pipe(1024).await;
+    let reader = tokio::spawn(slow_reader(server, every));
+    let config =
+        StreamConfig::default().pacing(Pacing::RealTime).queue(ms(100), policy).stall_window(None);
+    let mut recorder = Recorder::new();
+    let outcome = run(session, &audio(seconds), &config, &mut recorder).await;
+    if outcome.ending.is_completed() {
+        reader.await.expect("the reader saw the close");
+    }
+    (outcome, recorder)
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_full_queue_drops_chunks_under_the_drop_policy_and_counts_them() {
-    let (session, server) = pipe(1024).await;
-    let reader = tokio::spawn(slow_reader(server, ms(100)));
-    let config = StreamConfig::default()
-        .pacing(Pacing::RealTime)
-        .queue(ms(100), QueuePolicy::Drop)
-        .stall_window(None);
-    let audio = audio(2);
-    let mut recorder = Recorder::new();
-    let outcome = run(session, &audio, &config, &mut recorder).await;
+    let (outcome, recorder) = to_a_slow_reader(QueuePolicy::Drop, ms(100), 2).await;
     assert_eq!(outcome.ending, Ending::Completed, "{outcome}");
     assert!(outcome.chunks_dropped > 50, "a reader at 10/s cannot take 50/s: {outcome:?}");
     assert_eq!(outcome.chunks_sent + outcome.chunks_dropped, outcome.chunks_total);
     assert_eq!(recorder.chunks_dropped(), outcome.chunks_dropped);
-    reader.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_full_queue_ends_the_run_under_the_fail_policy() {
-    let (session, server) = pipe(1024).await;
-    let _reader = tokio::spawn(slow_reader(server, ms(100)));
-    let config = StreamConfig::default()
-        .pacing(Pacing::RealTime)
-        .queue(ms(100), QueuePolicy::Fail)
-        .stall_window(None);
-    let mut recorder = Recorder::new();
-    let outcome = run(session, &audio(2), &config, &mut recorder).await;
+    let (outcome, _) = to_a_slow_reader(QueuePolicy::Fail, ms(100), 2).await;
     assert_eq!(outcome.ending, Ending::FellBehind { queued: ms(100) }, "{outcome}");
     assert_eq!(outcome.exit_code(), exit::FELL_BEHIND);
     assert!(outcome.to_string().contains("could not keep real time"), "{outcome}");
@@ -105,22 +108,13 @@ async fn a_full_queue_ends_the_run_under_the_fail_policy() {
 /// queue stage carries the wait.
 #[tokio::test(start_paused = true)]
 async fn a_full_queue_holds_the_pacer_under_the_wait_policy_and_the_wait_is_queueing() {
-    let (session, server) = pipe(1024).await;
-    let reader = tokio::spawn(slow_reader(server, ms(40)));
-    let config = StreamConfig::default()
-        .pacing(Pacing::RealTime)
-        .queue(ms(100), QueuePolicy::Wait)
-        .stall_window(None);
-    let audio = audio(1);
-    let mut recorder = Recorder::new();
-    let outcome = run(session, &audio, &config, &mut recorder).await;
+    let (outcome, recorder) = to_a_slow_reader(QueuePolicy::Wait, ms(40), 1).await;
     assert_eq!(outcome.ending, Ending::Completed, "{outcome}");
     assert_eq!((outcome.chunks_sent, outcome.chunks_dropped), (50, 0));
     let stages = recorder.stages();
     assert!(stages.wake_lateness.max <= Duration::from_nanos(1), "{stages:?}");
     assert!(stages.queue.max > ms(500), "50 chunks at half speed wait long: {stages:?}");
     assert!(outcome.wall >= ms(1_900), "it took the reader's time: {outcome:?}");
-    reader.await.unwrap();
 }
 
 #[test]

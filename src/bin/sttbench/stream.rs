@@ -28,7 +28,7 @@ pub(crate) struct StreamArgs {
     /// Who to stream to: echo, or deepgram and/or assemblyai (comma-separated; several run
     /// one after the other and print side by side). Provider keys come from
     /// DEEPGRAM_API_KEY and ASSEMBLYAI_API_KEY.
-    #[arg(long, value_delimiter = ',', default_value = "echo")]
+    #[arg(long, value_name = "PEER", value_delimiter = ',', default_value = "echo")]
     provider: Vec<Peer>,
     /// Start a local peer for the run: a zero-delay mock of each provider, or an echo
     /// socket (offline).

@@ -27,7 +27,9 @@ use crate::encode::AudioFormat;
 use crate::provider::{ApiKey, Credential, Dialect, Echo, Hosted};
 use crate::server::{self, ServerHandle, echo, mock};
 use crate::session::trust_pem;
-use crate::stream::{Audio, Control, Driver, Observer, Recorder, Source, Stop, StreamConfig};
+use crate::stream::{
+    Audio, Control, Driver, Observer, Pacer, Recorder, Source, Stop, StreamConfig, TokioPacer,
+};
 
 /// What a local target without a key in the environment is sent. Mocks accept any
 /// non-empty key; a real service answers it with its auth error.
@@ -241,17 +243,34 @@ impl Plan {
     /// providers, and the observer `observe` makes for it (a progress bar); stops after a
     /// run that was interrupted. One entry per run started: its summary, or the error
     /// that kept it from starting.
-    pub async fn run<F, O>(&self, control: &Control, mut observe: F) -> Vec<crate::Result<Summary>>
+    pub async fn run<F, O>(&self, control: &Control, observe: F) -> Vec<crate::Result<Summary>>
     where
         F: FnMut(Peer) -> O,
         O: Observer,
+    {
+        self.run_paced(control, observe, |_| TokioPacer).await
+    }
+
+    /// [`run`](Self::run) with the pacer `pace` makes for each peer (real-time runs
+    /// wait on it; see [`Pacer`]).
+    pub async fn run_paced<F, O, G, P>(
+        &self,
+        control: &Control,
+        mut observe: F,
+        mut pace: G,
+    ) -> Vec<crate::Result<Summary>>
+    where
+        F: FnMut(Peer) -> O,
+        O: Observer,
+        G: FnMut(Peer) -> P,
+        P: Pacer,
     {
         let mut results = Vec::with_capacity(self.legs.len());
         for leg in &self.legs {
             if control.state() != Stop::Run {
                 break;
             }
-            let result = self.run_one(leg, control, observe(leg.peer)).await;
+            let result = self.run_one(leg, control, observe(leg.peer), pace(leg.peer)).await;
             let interrupted =
                 matches!(&result, Ok(s) if s.exit_code == crate::stream::exit::INTERRUPTED);
             results.push(result);
@@ -262,11 +281,12 @@ impl Plan {
         results
     }
 
-    async fn run_one<O: Observer>(
+    async fn run_one<O: Observer, P: Pacer>(
         &self,
         leg: &Leg,
         control: &Control,
         observer: O,
+        pacer: P,
     ) -> crate::Result<Summary> {
         let peer = leg.peer;
         let (url, local) = match &leg.url {
@@ -287,7 +307,9 @@ impl Plan {
             }
         };
         let mut watchers = (Recorder::new(), (timeline, observer));
-        let driver = Driver::new(url.clone(), Arc::clone(&leg.dialect), config).control(control);
+        let driver = Driver::new(url.clone(), Arc::clone(&leg.dialect), config)
+            .pacer(pacer)
+            .control(control);
         let outcome = driver.run(&self.audio, &mut watchers).await;
         if let Some(server) = local {
             server.shutdown().await;

@@ -28,9 +28,10 @@ pub enum Pacing {
 /// the writer cannot keep up (a slow link, a server that reads slowly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum QueuePolicy {
-    /// The chunk waits for room and the pacer stops until it is in, as an app that
-    /// buffers its microphone would. Nothing is lost; the time it waited counts in the
-    /// `queue` stage and every later chunk is late from its due time.
+    /// The pacer waits for room before it takes the next chunk, as an app that buffers
+    /// its microphone would. Nothing is lost; chunks come out late from their due times,
+    /// and the time the full queue held them back counts in the `queue` stage, not in
+    /// the pacer's `wake_lateness`.
     #[default]
     Wait,
     /// The chunk is dropped and counted (`chunks_dropped`), as an app that keeps latency

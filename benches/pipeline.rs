@@ -8,8 +8,9 @@
 //!   push the endpointing silence through plus the replies; paced, it would be the
 //!   endpointing silence itself, which is the mock's setting, not a cost.
 //!
-//! One iteration is one whole session (connect, the 5.4 s speech fixture unpaced in
-//! 100 ms chunks, close), and each checks that the mock's finals came back. Client and
+//! One iteration is one whole session on the streaming driver (`pipeline::run`: connect,
+//! the 5.4 s speech fixture unpaced in 100 ms chunks, close), and each checks that the
+//! mock's finals came back. Client and
 //! mock share one current-thread runtime, as in `send_latency`. No throughput is
 //! declared: the figure is a latency inside a session, not time per amount of input.
 

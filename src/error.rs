@@ -80,6 +80,28 @@ pub enum Error {
     /// generate, …). The message names the setting and the accepted range: change it.
     #[error("invalid setting: {0}")]
     Setting(Box<str>),
+
+    /// Options that do not go together (echo beside providers, one URL for several
+    /// providers, …). The message says which and what to give instead; `sttbench` exits
+    /// with status 2 for it, as for any usage error.
+    #[error("{0}")]
+    Usage(Box<str>),
+
+    /// A streaming run ended before it completed: interrupted, dropped, stalled, its close
+    /// unanswered, or behind real time. The [`Outcome`](crate::stream::Outcome) says how,
+    /// where, and what was measured up to then. A close the dialect reads comes as
+    /// [`Error::Provider`] instead.
+    #[error("{0}")]
+    Ended(Box<crate::stream::Outcome>),
+}
+
+impl Error {
+    /// Whether this is a usage error: options that do not go together
+    /// ([`Error::Usage`]) or a value out of range ([`Error::Setting`]). `sttbench` exits
+    /// with status 2 for these, as for a flag it cannot parse, and 1 for the rest.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::Usage(_) | Error::Setting(_))
+    }
 }
 
 /// Why an [`AudioFormat`](crate::encode::AudioFormat) or chunk duration was rejected.

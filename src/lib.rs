@@ -18,13 +18,18 @@
 //!   baseline files, the comparison that judges each measure by its nature, and reports.
 //! - [`provider`]: dialects (echo, Deepgram, AssemblyAI): URLs, auth, control messages,
 //!   server frames → one [`provider::Event`] enum, close codes → typed errors.
-//! - [`pipeline`]: measured sessions with a provider or its mock: time to first partial,
-//!   final latency per utterance, transcripts per second; providers side by side.
+//! - [`stream`]: the streaming driver, one loop for every whole run: a source resolved to
+//!   chunks, pacing on absolute deadlines behind a [`stream::Pacer`], a bounded queue to
+//!   the socket writer, stall detection, per-chunk timestamps to an observer, the run
+//!   recorder, and an [`stream::Outcome`] for every ending.
+//! - [`pipeline`]: measured runs on the driver: time to first partial, final latency per
+//!   utterance, transcripts per second; routing a request to echo or providers (real, a
+//!   URL, a local mock); the summary of a run, text and JSON.
 //! - [`server`]: local peers (echo socket, mock providers, the impairment proxy with
 //!   named link profiles), each a `run(listener, shutdown)` plus a handle.
-//! - [`session`]: the streaming client: connect (`ws://` or `wss://`) with timeout and retries, send chunks,
-//!   keep alive, graceful close or abort, events back, per-session stats; real-time
-//!   paced runs ([`session::run`]).
+//! - [`session`]: the streaming client: connect (`ws://` or `wss://`) with timeout and
+//!   retries, send chunks, keep alive, graceful close or abort, events back, per-session
+//!   stats.
 //! - [`metrics`]: HdrHistogram latency (p50 … max), throughput (KB/s, Mbit/s, msg/s),
 //!   and the text and JSON reports built from them; HdrHistogram interval logs and their
 //!   exact merge across processes and machines ([`metrics::interval_log`]).
@@ -40,5 +45,6 @@ pub mod provider;
 pub mod server;
 pub mod session;
 pub mod signal;
+pub mod stream;
 
 pub use error::{Error, Result};

@@ -131,7 +131,8 @@ pub struct LatencySummary {
     pub max: Duration,
 }
 
-fn as_nanos<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+/// Serialises a duration as whole nanoseconds (saturating): the unit of every JSON figure.
+pub(crate) fn as_nanos<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 

@@ -59,7 +59,9 @@ async fn both_providers_measure_the_fixture_at_once() {
         assert!(run.pipeline.first_partial.is_some(), "{}", run.provider);
         assert_eq!(run.pipeline.final_latencies.len(), 2, "{}", run.provider);
         assert_eq!(run.server_close, Some((1000, String::new())), "{}", run.provider);
-        assert!(run.session.to_json().contains("chunks"), "{}", run.session.to_json());
+        let outcome = &run.outcome;
+        assert_eq!(outcome.chunks_sent, outcome.chunks_total, "{}", run.provider);
+        assert_eq!(outcome.bytes_sent, outcome.chunks_total * 3_200, "100 ms chunks");
     }
 }
 

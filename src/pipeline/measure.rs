@@ -1,47 +1,41 @@
-//! One measured session: the speech fixture (or any audio) streamed through a
-//! [`Session`] to a provider or its mock, with every send and every event on a
-//! [`Timeline`].
+//! One measured session with a dialect: the audio streamed by the driver with a
+//! [`Timeline`] watching, for the benches and tests that want a completed run or the
+//! error that stopped it.
 //!
-//! Connecting is [`Session::connect`]'s (`ws://` or `wss://`, and the dialect's typed
-//! error for a refused upgrade, such as Deepgram's 401), with one attempt whatever the
-//! reconnect policy says: a measurement that silently retried would measure the retries.
+//! Connecting is the driver's (`ws://` or `wss://`, and the dialect's typed error for a
+//! refused upgrade, such as Deepgram's 401), with one attempt whatever the reconnect
+//! policy says: a measurement that silently retried would measure the retries.
 //!
 //! This module prints nothing; the CLI and the benches decide what to show.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-use tokio::time::Instant;
+use super::{PipelineReport, Timeline, speech_ends};
+use crate::encode::AudioFormat;
+use crate::provider::Dialect;
+use crate::session::SessionConfig;
+use crate::stream::{Audio, Driver, Outcome, Pacing, Source, StreamConfig};
 
-use super::{PipelineReport, Timeline};
-use crate::encode::{AudioFormat, ChunkEncoder};
-use crate::error::Error;
-use crate::metrics::Report;
-use crate::provider::{Dialect, Event};
-use crate::session::run::schedule;
-use crate::session::{Session, SessionConfig};
-
-/// How a measured session streams. Defaults: the speech fixture in 100 ms chunks
+/// How a measured session streams. Defaults: the speech fixture once in 100 ms chunks
 /// (Deepgram's recommended size, inside AssemblyAI's 50–1000 ms), unpaced, default
-/// [`SessionConfig`].
+/// [`StreamConfig`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct PipelineOptions {
     chunk: Duration,
-    realtime: bool,
-    session: SessionConfig,
-    samples: Option<Arc<[f32]>>,
+    source: Source,
+    duration: Option<Duration>,
+    stream: StreamConfig,
 }
 
 impl Default for PipelineOptions {
     fn default() -> Self {
         PipelineOptions {
             chunk: Duration::from_millis(100),
-            realtime: false,
-            session: SessionConfig::default(),
-            samples: None,
+            source: Source::default(),
+            duration: None,
+            stream: StreamConfig::default(),
         }
     }
 }
@@ -57,19 +51,28 @@ impl PipelineOptions {
     /// the real services require: AssemblyAI refuses faster than real time) or send them
     /// as fast as the socket takes them (`false`, the default: the client's own cost).
     pub fn realtime(mut self, realtime: bool) -> Self {
-        self.realtime = realtime;
+        let pacing = if realtime { Pacing::RealTime } else { Pacing::Unpaced };
+        self.stream = self.stream.pacing(pacing);
         self
     }
 
     /// The session's settings; its format is set to 16 kHz mono.
     pub fn session(mut self, config: SessionConfig) -> Self {
-        self.session = config;
+        self.stream = self.stream.session(config);
         self
     }
 
-    /// 16 kHz mono samples to stream instead of the speech fixture.
-    pub fn samples(mut self, samples: Option<Arc<[f32]>>) -> Self {
-        self.samples = samples;
+    /// The driver's settings (pacing, queue, stall window, pauses, session).
+    pub fn stream(mut self, config: StreamConfig) -> Self {
+        self.stream = config;
+        self
+    }
+
+    /// The audio to stream (default: the speech fixture), cut to `duration` when one is
+    /// given; see [`Audio::resolve`] for the rules.
+    pub fn source(mut self, source: Source, duration: Option<Duration>) -> Self {
+        self.source = source;
+        self.duration = duration;
         self
     }
 }
@@ -86,8 +89,8 @@ pub struct PipelineRun {
     pub finals: Vec<String>,
     /// The server's normal close code and reason, if it sent one.
     pub server_close: Option<(u16, String)>,
-    /// The session's own numbers: chunks, bytes, send latency, throughput.
-    pub session: Report,
+    /// The run's counters: chunks, bytes, audio, times.
+    pub outcome: Outcome,
 }
 
 /// Streams `options`' audio to `url` speaking `dialect`, then closes gracefully (the
@@ -95,105 +98,33 @@ pub struct PipelineRun {
 ///
 /// # Errors
 ///
-/// The dialect's typed error for a refused upgrade or a failing close code (bad key,
-/// idle timeout, chunk duration …), [`Error::Connect`] when the server cannot be
-/// reached in the connect timeout, [`Error::Format`] for a chunk that is not whole
-/// frames, and any error the session hit while streaming or closing.
+/// Errors of [`Audio::resolve`] and [`Driver::run`] (a refused chunk or key, a server
+/// that cannot be reached), and, for a run that did not complete, the error
+/// [`Outcome::into_result`] gives: the dialect's typed error for a close it reads (idle
+/// timeout, session expired …), else [`crate::Error::Ended`].
 pub async fn run(
     url: &str,
     dialect: Arc<dyn Dialect>,
     options: &PipelineOptions,
 ) -> crate::Result<PipelineRun> {
-    let format = AudioFormat::PIPELINE;
-    let config = options.session.clone().format(format);
-    let once = config.reconnect.attempts(1);
-    let config = config.reconnect(once);
-    let close_timeout = config.close_timeout;
-    let spec = format.chunk(options.chunk)?;
-    dialect.check_chunk(spec.duration())?;
-    let samples = match &options.samples {
-        Some(samples) => samples.to_vec(),
-        None => crate::signal::speech(format)?,
-    };
-    // Pad with silence to whole chunks: a short last chunk would break AssemblyAI's
-    // 50 ms minimum, and silence changes no transcript.
-    let mut samples = samples;
-    samples.resize(samples.len().next_multiple_of(spec.samples()), 0.0);
-
-    let (sender, mut events) = Session::connect(url, Arc::clone(&dialect), config).await?.split();
-    let timeline = RefCell::new(Timeline::new(super::speech_ends(&samples, format)));
-    let (closed_tx, closed_rx) = oneshot::channel::<()>();
-    let start = Instant::now();
-
-    let sending = async {
-        let mut encoder = ChunkEncoder::new(spec);
-        for (k, chunk) in encoder.chunks(&samples).enumerate() {
-            if !options.realtime {
-                // Sender and receiver share this task; a flush that never blocks would
-                // otherwise starve the receiver until the last chunk, and the figures
-                // would measure that instead of the replies.
-                tokio::task::yield_now().await;
-            }
-            let scheduled = schedule(start, spec.duration(), k, options.realtime).await;
-            let sent = spec.duration() * u32::try_from(k + 1).unwrap_or(u32::MAX);
-            timeline.borrow_mut().audio_sent(sent, scheduled);
-            sender.send_at(chunk, scheduled).await?;
-        }
-        sender.close().await?;
-        // The receiver may already have stopped on an error; it reports that itself.
-        let _ = closed_tx.send(());
-        Ok::<_, Error>(())
-    };
-    let receiving = async {
-        let mut finals: Vec<String> = Vec::new();
-        let mut last_turn: Option<u32> = None;
-        let mut server_close = None;
-        // Armed once the close is sent: the server then has the close timeout to finish.
-        let mut deadline = std::pin::pin!(async {
-            match closed_rx.await {
-                Ok(()) => tokio::time::sleep(close_timeout).await,
-                Err(_) => std::future::pending::<()>().await,
-            }
-        });
-        loop {
-            tokio::select! {
-                event = events.next() => match event {
-                    None => return Ok((finals, server_close)),
-                    Some(Ok(event)) => {
-                        timeline.borrow_mut().event(&event, Instant::now());
-                        match event {
-                            // A formatted copy of the last turn replaces its text.
-                            Event::Transcript(t) if t.is_final && !t.text.trim().is_empty() => {
-                                match (&last_turn, t.turn) {
-                                    (Some(turn), Some(this)) if *turn == this => {
-                                        if let Some(last) = finals.last_mut() {
-                                            *last = t.text;
-                                        }
-                                    }
-                                    _ => finals.push(t.text),
-                                }
-                                last_turn = t.turn;
-                            }
-                            Event::Closed { code, reason } => server_close = Some((code, reason)),
-                            _ => {}
-                        }
-                    }
-                    Some(Err(e)) => return Err(e),
-                },
-                _ = &mut deadline => return Err(Error::CloseTimeout(close_timeout)),
-            }
-        }
-    };
-    let (sent, received) = tokio::join!(sending, receiving);
-    // A server error (a close code the dialect maps) explains a failed send better than
-    // the broken pipe it caused, so the receiver's error comes first.
-    let (finals, server_close) = received?;
-    sent?;
+    let audio = Audio::resolve(&options.source, options.duration, options.chunk)?;
+    let provider = dialect.name();
+    let mut timeline = Timeline::new(speech_ends(audio.samples(), AudioFormat::PIPELINE));
+    let config = measured(options.stream.clone());
+    let outcome = Driver::new(url, dialect, config).run(&audio, &mut timeline).await?;
+    let outcome = outcome.into_result()?;
     Ok(PipelineRun {
-        provider: dialect.name(),
-        pipeline: timeline.into_inner().report(),
-        finals,
-        server_close,
-        session: sender.report(),
+        provider,
+        pipeline: timeline.report(),
+        finals: timeline.finals().to_vec(),
+        server_close: outcome.server_close.clone(),
+        outcome,
     })
+}
+
+/// `config` for a measured session: 16 kHz mono, one connect attempt.
+pub(crate) fn measured(config: StreamConfig) -> StreamConfig {
+    let session = config.get_session().clone().format(AudioFormat::PIPELINE);
+    let once = session.get_reconnect().attempts(1);
+    config.session(session.reconnect(once))
 }

@@ -158,8 +158,9 @@ impl SessionConfig {
     /// The TLS client settings for `wss://` URLs. Default `None`: rustls with the ring
     /// provider trusting Mozilla's roots (webpki-roots), which is what the real
     /// providers need. Give a config to trust a private CA or the mock's self-signed
-    /// certificate ([`SelfSigned::client_config`](crate::server::mock::tls::SelfSigned::client_config)),
-    /// or to present a client certificate; it replaces the default roots rather than
+    /// certificate ([`trust_pem`](super::trust_pem) reads either from a PEM file;
+    /// [`SelfSigned::client_config`](crate::server::mock::tls::SelfSigned::client_config)
+    /// makes one in memory), or to present a client certificate; it replaces the default roots rather than
     /// adding to them. Shared, not copied: sessions on one config also share its TLS
     /// session cache, so a reconnect may resume instead of doing a full handshake.
     /// `ws://` ignores it.
@@ -176,6 +177,11 @@ impl SessionConfig {
     /// The close timeout.
     pub fn get_close_timeout(&self) -> Duration {
         self.close_timeout
+    }
+
+    /// The reconnect policy.
+    pub fn get_reconnect(&self) -> ReconnectPolicy {
+        self.reconnect
     }
 
     /// The tungstenite configuration these settings stand for; in-memory benches pass it

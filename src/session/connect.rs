@@ -8,6 +8,7 @@
 //! store nor depends on a process-wide rustls provider. `ws://` never touches TLS: its
 //! stream is [`MaybeTlsStream::Plain`], one enum match per read or write.
 
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use tokio::net::TcpStream;
@@ -18,7 +19,7 @@ use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::{Session, SessionConfig};
-use crate::error::{ConnectError, ConnectFailure, Error};
+use crate::error::{ConnectError, ConnectFailure, Error, FileError};
 use crate::provider::Dialect;
 
 impl Session<MaybeTlsStream<TcpStream>> {
@@ -107,6 +108,45 @@ async fn connect_once(
             .await
             .map_err(ConnectFailure::Handshake)?;
     Ok(ws)
+}
+
+/// A TLS client config, for [`SessionConfig::tls`], that trusts exactly the certificates
+/// in the PEM file at `path`: a private CA, or the self-signed certificate that
+/// `sttbench mock --tls` writes. ring provider, as the default config.
+///
+/// # Errors
+///
+/// [`Error::File`] naming the file when it cannot be read, holds no certificate, or holds
+/// one that is not a usable trust anchor.
+pub fn trust_pem(path: &Path) -> crate::Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    let unusable = |problem: String, source: Option<Box<dyn std::error::Error + Send + Sync>>| {
+        Error::from(FileError::new(path, problem, source))
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    let certificates = CertificateDer::pem_file_iter(path)
+        .map_err(|e| unusable(format!("cannot read certificates: {e}"), Some(Box::new(e))))?;
+    for certificate in certificates {
+        let certificate = certificate
+            .map_err(|e| unusable(format!("not a PEM certificate: {e}"), Some(Box::new(e))))?;
+        roots.add(certificate).map_err(|e| {
+            unusable(format!("the certificate cannot be trusted: {e}"), Some(Box::new(e)))
+        })?;
+    }
+    if roots.is_empty() {
+        let problem = "holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_string();
+        return Err(unusable(problem, None));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| unusable(format!("no TLS version available: {e}"), Some(Box::new(e))))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// The `wss://` client config unless one is given: ring, Mozilla's roots, built once.

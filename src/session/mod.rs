@@ -12,15 +12,16 @@
 //! HdrHistograms ([`crate::metrics`]) as chunks go out and echoes come back.
 //!
 //! Protocol details (URLs, keep-alive and close messages, parsing) belong to the
-//! dialect; the session only moves frames and measures. Pacing belongs to the caller
-//! ([`run`] paces in real time).
+//! dialect; the session only moves frames and measures. Whole runs (pacing, queueing,
+//! stalls, how a run ended) belong to the driver, [`crate::stream`].
 
 mod config;
 mod connect;
-pub mod run;
 mod stats;
 
 pub use config::{RECONNECT_SEED, ReconnectPolicy, SessionConfig};
+pub use connect::trust_pem;
+pub(crate) use stats::MAX_IN_FLIGHT;
 pub use tokio_tungstenite::MaybeTlsStream;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -276,6 +277,23 @@ where
         self.send_message(Message::Ping(Bytes::new())).await
     }
 
+    /// Sends a WebSocket ping to find out whether the peer is alive, without counting as
+    /// activity: the keep-alive still goes out on its schedule, since a provider's idle
+    /// timer may ignore pings. The answer shows in [`last_heard`](Self::last_heard).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub async fn probe(&self) -> crate::Result<()> {
+        self.write_message(Message::Ping(Bytes::new()), false).await
+    }
+
+    /// When the peer last sent anything at all (data, a close, a pong), as read by the
+    /// [`Events`] half; the session's open until then.
+    pub fn last_heard(&self) -> Instant {
+        lock(&self.shared.stats).last_heard()
+    }
+
     /// Starts a graceful close: the dialect's close-stream message if it has one (the
     /// server then finishes and closes), else a close frame. The [`Events`] half then
     /// sees the server's last events and ends; [`Events::finish`] waits for that.
@@ -293,17 +311,29 @@ where
         self.send_message(message).await
     }
 
+    /// The dialect this session speaks.
+    pub fn dialect(&self) -> &dyn Dialect {
+        self.shared.dialect.as_ref()
+    }
+
     /// The numbers so far; see [`Session::report`].
     pub fn report(&self) -> Report {
         lock(&self.shared.stats).report(self.shared.echoes)
     }
 
     async fn send_message(&self, message: Message) -> crate::Result<()> {
+        self.write_message(message, true).await
+    }
+
+    /// Writes and flushes `message`; `activity` says whether it resets the keep-alive.
+    async fn write_message(&self, message: Message, activity: bool) -> crate::Result<()> {
         let mut guard = self.shared.sink.lock().await;
         let sent = self.shared.writable(&mut guard)?.send(message).await;
         self.shared.drop_if_aborted(&mut guard);
         sent.map_err(ws_error)?;
-        lock(&self.shared.stats).touched(Instant::now());
+        if activity {
+            lock(&self.shared.stats).touched(Instant::now());
+        }
         Ok(())
     }
 }
@@ -330,6 +360,7 @@ where
                 Err(_) if self.peer_closed => return None,
                 Err(e) => return Some(Err(ws_error(e))),
             };
+            lock(&self.shared.stats).heard(Instant::now());
             match message {
                 Message::Binary(_) | Message::Text(_) => {
                     let event = self.shared.dialect.parse(message);

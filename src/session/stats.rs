@@ -38,6 +38,9 @@ pub(crate) struct Stats {
     /// Last time anything (audio, text, keep-alive) was sent: when the connection last
     /// showed the peer it is alive.
     last_activity: Instant,
+    /// Last time any frame (data, control, pong) arrived: when the peer last showed it is
+    /// alive. Starts at the open.
+    last_heard: Instant,
 }
 
 impl Stats {
@@ -53,6 +56,7 @@ impl Stats {
             first_send: None,
             last_send: None,
             last_activity: Instant::now(),
+            last_heard: Instant::now(),
         }
     }
 
@@ -88,6 +92,15 @@ impl Stats {
 
     pub(crate) fn last_activity(&self) -> Instant {
         self.last_activity
+    }
+
+    /// Notes that a frame of any kind arrived at `at`.
+    pub(crate) fn heard(&mut self, at: Instant) {
+        self.last_heard = at;
+    }
+
+    pub(crate) fn last_heard(&self) -> Instant {
+        self.last_heard
     }
 
     /// Pairs an echo received at `at` with the oldest chunk awaiting one.

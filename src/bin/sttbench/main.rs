@@ -35,7 +35,13 @@ enum Command {
     Mock(servers::MockArgs),
     /// Forward TCP to --upstream through an impaired link (latency, bandwidth, stalls, resets).
     Proxy(proxy::ProxyArgs),
-    /// Stream audio to an echo peer, show progress, and print latency and throughput.
+    /// Stream audio to the echo socket or to providers (real, a URL, or a local mock) and
+    /// print what was measured, however the run ends.
+    ///
+    /// Exit status: 0 completed, 1 failed to start or failed on the client, 2 usage, 3
+    /// closed by the server, 4 connection dropped, 5 stalled, 6 close not answered in time,
+    /// 7 fell behind real time, 130 interrupted (Ctrl-C: the first stops and closes, the
+    /// second aborts; the summary is printed either way).
     Stream(stream::StreamArgs),
     /// Compare two result sets and judge every benchmark.
     ///

@@ -1,28 +1,37 @@
-//! `sttbench stream`: one streaming run to the echo socket, or measured sessions with
-//! providers (real, a URL, or a mock started for the run).
+//! `sttbench stream`: flags in, a [`Request`] to the library, its summaries out.
+//!
+//! Everything a test should reach (echo or providers, defaults by peer, usage errors, how
+//! a run ends and its exit status) is decided by `sttbench::pipeline::route` and the
+//! driver; this file parses flags, shows progress, turns Ctrl-C into the library's
+//! [`Control`], and prints.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sttbench::pipeline::{self, PipelineOptions, Target};
-use sttbench::provider::Hosted;
-use sttbench::session::run::{self, Source, StreamOptions};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use sttbench::pipeline::{self, Peer, Request, Summary};
 use sttbench::signal::Signal;
+use sttbench::stream::{
+    ChunkTimes, Control, Observer, Outcome, Pacing, Pause, QueuePolicy, Source, Stall, Start, Stop,
+    StreamConfig, exit, parse_duration,
+};
 
-use crate::{Outcome, runtime};
+use crate::{Outcome as Status, runtime};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct StreamArgs {
-    /// The peer, e.g. the URL `sttbench echo` or `sttbench mock` printed. Required
-    /// for echo; for a provider, defaults to its production endpoint.
+    /// The server: the URL `sttbench echo` or `sttbench mock` printed, a proxy, a real
+    /// endpoint. Echo needs it (or --mock); providers default to their production endpoint.
     #[arg(long)]
     url: Option<String>,
-    /// Who to stream to: echo, or deepgram and/or assemblyai (comma-separated; several
-    /// print one comparison table). Provider keys come from DEEPGRAM_API_KEY and
-    /// ASSEMBLYAI_API_KEY.
-    #[arg(long, value_delimiter = ',', default_value = "echo")]
+    /// Who to stream to: echo, or deepgram and/or assemblyai (comma-separated; several run
+    /// one after the other and print side by side). Provider keys come from
+    /// DEEPGRAM_API_KEY and ASSEMBLYAI_API_KEY.
+    #[arg(long, value_name = "PEER", value_delimiter = ',', default_value = "echo")]
     provider: Vec<Peer>,
-    /// Stream each provider to a zero-delay mock started for the run (offline).
+    /// Start a local peer for the run: a zero-delay mock of each provider, or an echo
+    /// socket (offline).
     #[arg(long, conflicts_with = "url")]
     mock: bool,
     /// A built-in signal to stream (see `sttbench signals`).
@@ -34,84 +43,178 @@ pub(crate) struct StreamArgs {
     /// Audio per chunk, in milliseconds [default: 20 for echo, 100 for providers].
     #[arg(long)]
     chunk_ms: Option<u64>,
-    /// How much audio: 500ms, 10s, 2m or seconds (default: 10 s of a signal, all of
-    /// a WAV file).
-    #[arg(long, value_parser = run::parse_duration)]
+    /// How much audio, e.g. 500ms, 10s, 1m30s [default: all of a WAV file or of the
+    /// speech fixture (5.4 s); 10s of other signals].
+    #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
     /// Send each chunk at its audio time instead of as fast as possible.
     #[arg(long)]
     realtime: bool,
-    /// Print the summary as JSON instead of text.
+    /// Stop sending for LENGTH when AT of audio has gone, e.g. 3s@5s (repeatable);
+    /// keep-alives continue.
+    #[arg(long = "pause", value_name = "LENGTH@AT")]
+    pauses: Vec<Pause>,
+    /// Send the provider's keep-alive after this long without sending, or `off`.
+    #[arg(long, value_name = "DURATION|off", default_value = "5s", value_parser = or_off)]
+    keep_alive: OrOff,
+    /// End the run as stalled when the server neither reads nor answers (a ping
+    /// included) for this long, or `off`.
+    #[arg(long, value_name = "DURATION|off", default_value = "5s", value_parser = or_off)]
+    stall_window: OrOff,
+    /// Audio that may wait for the socket writer before --on-full applies.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    queue: Duration,
+    /// What a chunk that finds the queue full does: wait (nothing lost), drop (counted)
+    /// or fail (the run ends: the uplink cannot keep real time).
+    #[arg(long, value_enum, default_value = "wait")]
+    on_full: OnFull,
+    /// Trust the certificates in this PEM file for wss:// instead of the public roots:
+    /// the one `sttbench mock --tls` writes, or a private CA.
+    #[arg(long, value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
+    /// Print the summary as JSON: one object for one run, an array for several.
     #[arg(long)]
     json: bool,
 }
 
-/// Who `stream` talks to.
+/// `--on-full`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Peer {
-    /// The local echo socket.
-    Echo,
-    /// Deepgram, or its mock.
-    Deepgram,
-    /// AssemblyAI, or its mock.
-    Assemblyai,
+enum OnFull {
+    Wait,
+    Drop,
+    Fail,
 }
 
-impl Peer {
-    fn hosted(self) -> Option<Hosted> {
-        match self {
-            Peer::Echo => None,
-            Peer::Deepgram => Some(Hosted::Deepgram),
-            Peer::Assemblyai => Some(Hosted::AssemblyAi),
-        }
-    }
-}
+/// A duration, or `off` for none.
+#[derive(Debug, Clone, Copy)]
+struct OrOff(Option<Duration>);
 
-pub(crate) fn run(args: StreamArgs) -> Outcome {
-    let StreamArgs { url, provider, mock, signal, wav, chunk_ms, duration, realtime, json } = args;
-    let source = wav.map_or(Source::Signal(signal), Source::Wav);
-    let hosted: Vec<Hosted> = provider.iter().filter_map(|p| p.hosted()).collect();
-    if !hosted.is_empty() {
-        if hosted.len() != provider.len() {
-            return Err("--provider: echo cannot be compared with providers".into());
-        }
-        if json {
-            return Err("--json is for echo runs; provider runs print text".into());
-        }
-        let target = match (url, mock) {
-            (Some(url), _) if hosted.len() == 1 => Target::Url(url),
-            (Some(_), _) => {
-                return Err("--url names one server; give one --provider".into());
-            }
-            (None, true) => Target::Mock,
-            (None, false) => Target::Production,
-        };
-        let options = PipelineOptions::default()
-            .chunk(Duration::from_millis(chunk_ms.unwrap_or(100)))
-            .realtime(realtime)
-            .samples(pipeline::compare::samples(&source, duration)?);
-        let runs = runtime()?.block_on(pipeline::compare(&hosted, &target, &options))?;
-        match runs.as_slice() {
-            [one] => println!("{one}"),
-            many => print!("{}", pipeline::table(many)),
-        }
-        return Ok(0);
-    }
-    let url = url.ok_or("--url is required for echo (the URL `sttbench echo` printed)")?;
-    let options = StreamOptions::new(url)
-        .source(source)
-        .chunk(Duration::from_millis(chunk_ms.unwrap_or(20)))
-        .duration(duration)
-        .realtime(realtime);
-    let progress =
-        indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {pos}/{len} chunks {per_sec}",
-        )?);
-    let summary = runtime()?.block_on(run::stream(&options, &progress))?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+fn or_off(text: &str) -> Result<OrOff, String> {
+    if text.trim() == "off" {
+        Ok(OrOff(None))
     } else {
-        println!("{summary}");
+        parse_duration(text).map(|d| OrOff(Some(d)))
     }
-    Ok(0)
+}
+
+pub(crate) fn run(args: StreamArgs) -> Status {
+    let when_full = match args.on_full {
+        OnFull::Wait => QueuePolicy::Wait,
+        OnFull::Drop => QueuePolicy::Drop,
+        OnFull::Fail => QueuePolicy::Fail,
+    };
+    let session = sttbench::session::SessionConfig::default().keep_alive(args.keep_alive.0);
+    let stream = StreamConfig::default()
+        .pacing(if args.realtime { Pacing::RealTime } else { Pacing::Unpaced })
+        .pauses(args.pauses)
+        .stall_window(args.stall_window.0)
+        .queue(args.queue, when_full)
+        .session(session);
+    let source = args.wav.map_or(Source::Signal(args.signal), Source::Wav);
+    let request = Request::new(args.provider)
+        .url(args.url)
+        .mock(args.mock)
+        .source(source, args.duration)
+        .chunk(args.chunk_ms.map(Duration::from_millis))
+        .ca_cert(args.ca_cert)
+        .stream(stream);
+    let plan = match request.plan() {
+        Ok(plan) => plan,
+        Err(e) if e.is_usage() => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let control = Control::new();
+    let results = runtime()?.block_on(async {
+        let interrupts = on_interrupt(control.clone())?;
+        let results = plan.run(&control, Progress::new).await;
+        interrupts.abort();
+        Ok::<_, std::io::Error>(results)
+    })?;
+    print(&results, args.json)?;
+    Ok(pipeline::exit_code(&results))
+}
+
+/// Prints summaries to stdout and errors to stderr.
+fn print(results: &[sttbench::Result<Summary>], json: bool) -> std::io::Result<()> {
+    let summaries: Vec<&Summary> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let mut out = std::io::stdout().lock();
+    match (json, summaries.as_slice()) {
+        (_, []) => {}
+        (true, [one]) => writeln!(out, "{}", one.to_json())?,
+        (true, many) => {
+            writeln!(out, "{}", serde_json::to_string_pretty(many).map_err(std::io::Error::other)?)?
+        }
+        (false, [one]) => write!(out, "{one}")?,
+        (false, many) => {
+            let many: Vec<Summary> = many.iter().map(|s| (*s).clone()).collect();
+            write!(out, "{}", pipeline::table(&many))?;
+            for s in many.iter().filter(|s| s.exit_code != exit::COMPLETED) {
+                writeln!(out, "{}: {}", s.provider, s.ending.message)?;
+            }
+        }
+    }
+    for error in results.iter().filter_map(|r| r.as_ref().err()) {
+        eprintln!("error: {error}");
+    }
+    Ok(())
+}
+
+/// Turns each Ctrl-C into one step of `control`: stop, then abort. The handler is in
+/// place when this returns, before anything is streamed.
+fn on_interrupt(control: Control) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    #[cfg(unix)]
+    let mut presses = {
+        let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        async move || signal.recv().await.is_some()
+    };
+    #[cfg(not(unix))]
+    let mut presses = async || tokio::signal::ctrl_c().await.is_ok();
+    Ok(tokio::spawn(async move {
+        while presses().await {
+            match control.escalate() {
+                Stop::Stop => eprintln!("\nstopping: closing the session (Ctrl-C again to abort)"),
+                _ => eprintln!("\naborting"),
+            }
+        }
+    }))
+}
+
+/// The progress bar: one tick per chunk written, stalls said as they are found.
+struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    fn new(_peer: Peer) -> Self {
+        let style =
+            ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} chunks {rate}")
+                .expect("a valid template")
+                .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.1}/s", state.per_sec());
+                });
+        Progress { bar: ProgressBar::new(0).with_style(style) }
+    }
+}
+
+impl Observer for Progress {
+    fn started(&mut self, start: &Start) {
+        self.bar.set_length(start.chunks);
+    }
+
+    fn chunk(&mut self, _chunk: &ChunkTimes) {
+        self.bar.inc(1);
+    }
+
+    fn stalled(&mut self, stall: &Stall) {
+        // Printed even without a terminal (where the bar itself is hidden).
+        self.bar.suspend(|| eprintln!("stall: {stall}"));
+    }
+
+    fn ended(&mut self, _outcome: &Outcome) {
+        // Cleared, so the summary starts on a line of its own.
+        self.bar.finish_and_clear();
+    }
 }

@@ -1,0 +1,491 @@
+//! The loop of one run, on one task: the pacer and encoder feed a bounded queue, one
+//! writer drains it to the socket, the receiver reads the server's events, a watchdog
+//! looks for stalls, and every fact that ends a run goes to [`Facts`] for the one
+//! decision.
+//!
+//! Everything runs in one `select!` loop over persistent futures: the pacer's wait, the
+//! current write and the event stream live across iterations, so none is ever cancelled
+//! half-way (a write is never abandoned mid-frame, an event never lost), and the state
+//! they report to is plain data owned by the loop: no locks, no `RefCell`, and the whole
+//! run is one `Send` future that a multi-threaded runtime can spawn by the hundred.
+//!
+//! The send and receive halves are deliberately separate (`on_written` and `on_event`
+//! touch the connection; the queue and the schedule do not), which is where reconnecting
+//! fits: on a drop, open a new session, put the chunks no final has covered back at the
+//! front of the queue, and go on with the same schedule.
+
+use std::collections::VecDeque;
+use std::pin::pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::future::{Fuse, FusedFuture, FutureExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep_until};
+
+use super::config::StreamConfig;
+use super::decide::Facts;
+use super::driver::Stop;
+use super::feed::{Fed, Feed};
+use super::observer::{ChunkTimes, Observer, Received, Start};
+use super::outcome::{Outcome, Phase};
+use super::pace::{Pacer, wake};
+use super::source::Audio;
+use super::watch::{Verdict, Watchdog};
+use crate::Error;
+use crate::provider::Event;
+use crate::session::{MAX_IN_FLIGHT, Sender, Session};
+
+/// After a write fails, how long the receiver may take to explain it: a server that
+/// closed with a code usually has its close frame on the way, and it says more than the
+/// broken pipe the write met.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// Runs `session` to its end. See the module doc.
+pub(crate) async fn conduct<S, P, O>(
+    session: Session<S>,
+    audio: &Audio,
+    config: &StreamConfig,
+    pacer: P,
+    mut control: Option<watch::Receiver<Stop>>,
+    observer: &mut O,
+    connect: Duration,
+) -> Outcome
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    P: Pacer,
+    O: Observer,
+{
+    let (sender, events) = session.split();
+    let mut run = Run::new(sender, audio, config);
+    observer.started(&Start {
+        provider: run.provider,
+        chunks: audio.chunks(),
+        chunk: audio.spec().duration(),
+        audio: audio.duration(),
+        connect,
+        at: run.feed.start(),
+    });
+    tracing::info!(provider = run.provider, chunks = audio.chunks(), ?connect, "streaming");
+
+    let mut pacer = Some(pacer);
+    let mut events = pin!(events.into_stream());
+    let mut writer = pin!(Fuse::terminated());
+    let mut waker = pin!(Fuse::terminated());
+    let mut alarm = pin!(sleep_until(run.feed.start()));
+    let mut alarm_at: Option<Instant> = None;
+    while !run.finished && !run.facts.events_ended {
+        if let Some(pacer) = pacer.take_if(|_| run.wants_chunk()) {
+            let deadline = run.arm();
+            waker.set(wake(pacer, deadline).fuse());
+        }
+        if writer.is_terminated()
+            && let Some(item) = run.next_write()
+        {
+            writer.set(write(run.sender.clone(), item).fuse());
+        }
+        // The alarm only ever moves earlier here; when it fires early (a write finished
+        // meanwhile), `on_alarm` finds nothing due and the next turn sets it again.
+        if let Some(at) = run.alarm()
+            && alarm_at.is_none_or(|armed| at < armed)
+        {
+            alarm.as_mut().reset(at);
+            alarm_at = Some(at);
+        }
+        tokio::select! {
+            biased;
+            changed = changed(&mut control) => match changed {
+                Some(stop) => run.on_control(stop),
+                None => control = None,
+            },
+            event = events.next(), if !run.facts.events_ended => run.on_event(event, observer),
+            (sent, result) = &mut writer, if !writer.is_terminated() => {
+                run.on_written(sent, result, observer);
+            }
+            (back, woke) = &mut waker, if !waker.is_terminated() => {
+                pacer = Some(back);
+                run.on_woke(woke, observer);
+            }
+            () = &mut alarm, if alarm_at.is_some() => {
+                alarm_at = None;
+                run.on_alarm(observer);
+            }
+        }
+    }
+    let outcome = run.outcome(audio, connect);
+    observer.ended(&outcome);
+    outcome
+}
+
+/// The next stop request, or `None` once nobody can send one.
+async fn changed(control: &mut Option<watch::Receiver<Stop>>) -> Option<Stop> {
+    match control {
+        Some(rx) => rx.changed().await.ok().map(|()| *rx.borrow_and_update()),
+        None => std::future::pending().await,
+    }
+}
+
+/// What the writer sends.
+enum Outgoing {
+    Audio(ChunkTimes, Bytes),
+    Probe,
+    Close,
+}
+
+/// What the writer sent (the chunk's bytes are gone by then).
+#[derive(Clone, Copy)]
+enum Sent {
+    Audio(ChunkTimes),
+    Probe,
+    Close,
+}
+
+/// One write and flush; returns what it was and when it was done.
+async fn write<S>(sender: Sender<S>, item: Outgoing) -> (Sent, crate::Result<Instant>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (sent, result) = match item {
+        Outgoing::Audio(times, chunk) => {
+            (Sent::Audio(times), sender.send_at(chunk, times.due).await)
+        }
+        Outgoing::Probe => (Sent::Probe, sender.probe().await),
+        Outgoing::Close => (Sent::Close, sender.close().await),
+    };
+    (sent, result.map(|()| Instant::now()))
+}
+
+/// The state of one run; every handler below updates it and nothing else.
+struct Run<'a, S> {
+    config: &'a StreamConfig,
+    feed: Feed<'a>,
+    sender: Sender<S>,
+    provider: &'static str,
+    echoes: bool,
+    phase: Phase,
+    /// The phase when the first fact that ends the run happened.
+    ended_in: Option<Phase>,
+    /// What the writer is doing, and since when.
+    writing: Option<(Sent, Instant)>,
+    /// Chunks written and not yet echoed (echoing dialects), oldest first.
+    in_flight: VecDeque<ChunkTimes>,
+    chunks_sent: u64,
+    chunks_dropped: u64,
+    bytes_sent: u64,
+    audio_sent: Duration,
+    last_written: Option<Instant>,
+    watchdog: Watchdog,
+    probe_wanted: bool,
+    stop_deadline: Option<Instant>,
+    close_deadline: Option<Instant>,
+    settle_deadline: Option<Instant>,
+    facts: Facts,
+    finished: bool,
+}
+
+impl<'a, S> Run<'a, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    fn new(sender: Sender<S>, audio: &'a Audio, config: &'a StreamConfig) -> Self {
+        let (provider, echoes) = (sender.dialect().name(), sender.dialect().echoes());
+        Run {
+            config,
+            feed: Feed::new(audio, config, Instant::now()),
+            watchdog: Watchdog::new(config.stall_window, sender.last_heard()),
+            sender,
+            provider,
+            echoes,
+            phase: Phase::Streaming,
+            ended_in: None,
+            writing: None,
+            in_flight: VecDeque::new(),
+            chunks_sent: 0,
+            chunks_dropped: 0,
+            bytes_sent: 0,
+            audio_sent: Duration::ZERO,
+            last_written: None,
+            probe_wanted: false,
+            stop_deadline: None,
+            close_deadline: None,
+            settle_deadline: None,
+            facts: Facts::default(),
+            finished: false,
+        }
+    }
+
+    /// Whether the pacer should be asked for the next chunk now.
+    fn wants_chunk(&self) -> bool {
+        self.feed.wants_chunk(self.writing.is_none())
+    }
+
+    /// Asks the feed for the next chunk; returns the pacer's deadline.
+    fn arm(&mut self) -> Option<Instant> {
+        let (deadline, pause) = self.feed.arm();
+        if let Some(length) = pause {
+            self.phase = Phase::Paused;
+            tracing::info!(provider = self.provider, audio = ?self.audio_sent, ?length, "pausing");
+        }
+        deadline
+    }
+
+    fn on_woke<O: Observer>(&mut self, woke: Instant, observer: &mut O) {
+        match self.feed.woke(woke) {
+            Fed::Queued => self.phase = Phase::Streaming,
+            Fed::Discarded => {}
+            Fed::Dropped(seq, at) => {
+                self.chunks_dropped += 1;
+                observer.dropped(seq, at);
+            }
+            Fed::Overflow(queued) => {
+                tracing::warn!(
+                    provider = self.provider,
+                    ?queued,
+                    "the queue overflowed: the uplink cannot keep real time"
+                );
+                self.ended_in.get_or_insert(self.phase);
+                self.facts.fell_behind = Some(queued);
+                self.finished = true;
+            }
+        }
+    }
+
+    /// The writer's next item, if it has one.
+    fn next_write(&mut self) -> Option<Outgoing> {
+        // Sealed without a stop: the server closed or a write failed; nothing more goes out.
+        if self.feed.sealed() && self.stop_deadline.is_none() {
+            return None;
+        }
+        let now = Instant::now();
+        let item = if let Some((times, chunk)) = self.feed.pop(now) {
+            Outgoing::Audio(times, chunk)
+        } else if !self.facts.close_sent
+            && self.phase != Phase::Closing
+            && (self.stop_deadline.is_some() || self.feed.exhausted())
+        {
+            self.facts.all_sent = self.stop_deadline.is_none();
+            self.phase = Phase::Closing;
+            Outgoing::Close
+        } else if std::mem::take(&mut self.probe_wanted) && !self.feed.sealed() {
+            Outgoing::Probe
+        } else {
+            return None;
+        };
+        let sent = match &item {
+            Outgoing::Audio(times, _) => Sent::Audio(*times),
+            Outgoing::Probe => Sent::Probe,
+            Outgoing::Close => Sent::Close,
+        };
+        self.writing = Some((sent, now));
+        Some(item)
+    }
+
+    fn on_written<O: Observer>(
+        &mut self,
+        sent: Sent,
+        result: crate::Result<Instant>,
+        observer: &mut O,
+    ) {
+        self.writing = None;
+        let at = match result {
+            Ok(at) => at,
+            Err(error) => return self.write_failed(&error),
+        };
+        match sent {
+            Sent::Audio(mut times) => {
+                times.written = at;
+                self.chunks_sent += 1;
+                self.bytes_sent += times.bytes as u64;
+                self.audio_sent = times.audio_end;
+                self.last_written = Some(at);
+                if self.echoes {
+                    if self.in_flight.len() == MAX_IN_FLIGHT {
+                        self.in_flight.pop_front();
+                    }
+                    self.in_flight.push_back(times);
+                }
+                observer.chunk(&times);
+            }
+            Sent::Probe => self.watchdog.probed(),
+            Sent::Close => {
+                self.facts.close_sent = true;
+                self.close_deadline = Some(at + self.config.session.get_close_timeout());
+            }
+        }
+        self.watchdog.wrote(at, self.audio_sent);
+    }
+
+    fn write_failed(&mut self, error: &Error) {
+        let cause = cause("writing", error);
+        tracing::debug!(provider = self.provider, "{cause}");
+        self.ended_in.get_or_insert(self.phase);
+        self.facts.transport_error.get_or_insert(cause);
+        self.feed.seal();
+        self.stop_deadline = None;
+        self.settle_deadline = Some(Instant::now() + SETTLE);
+    }
+
+    fn on_event<O: Observer>(&mut self, event: Option<crate::Result<Event>>, observer: &mut O) {
+        let event = match event {
+            Some(Ok(event)) => event,
+            Some(Err(Error::Provider(error))) => {
+                self.ended_in.get_or_insert(self.phase);
+                self.facts.provider_error = Some(*error);
+                self.facts.events_ended = true;
+                return;
+            }
+            Some(Err(error)) => {
+                let cause = cause("reading", &error);
+                self.ended_in.get_or_insert(self.phase);
+                self.facts.transport_error.get_or_insert(cause);
+                self.facts.events_ended = true;
+                return;
+            }
+            None => {
+                self.facts.events_ended = true;
+                return;
+            }
+        };
+        let at = Instant::now();
+        let echo_of = match event {
+            Event::Echo(_) if self.echoes => self.in_flight.pop_front(),
+            _ => None,
+        };
+        let answered = match &event {
+            Event::Transcript(t) => Some(t.end),
+            _ => echo_of.map(|chunk| chunk.audio_end),
+        };
+        self.watchdog.heard(at, answered);
+        observer.received(&Received { event: &event, at, echo_of });
+        if let Event::Closed { code, reason } = event {
+            if !self.facts.close_sent {
+                tracing::info!(provider = self.provider, code, %reason, "the server closed the session");
+            }
+            self.ended_in.get_or_insert(self.phase);
+            self.facts.server_close = Some((code, reason));
+            // Nothing can be sent after the server's close; its events end next, and
+            // the close timeout bounds a server that never lets go of the connection.
+            self.feed.seal();
+            let limit = at + self.config.session.get_close_timeout();
+            let bound = self.stop_deadline.take().map_or(limit, |stop| stop.min(limit));
+            self.settle_deadline.get_or_insert(bound);
+        }
+    }
+
+    fn on_control(&mut self, stop: Stop) {
+        match stop {
+            Stop::Run => {}
+            Stop::Stop if self.stop_deadline.is_none() && !self.facts.interrupted => {
+                tracing::info!(provider = self.provider, "stopping: closing the session");
+                self.ended_in.get_or_insert(self.phase);
+                self.facts.interrupted = true;
+                let deadline = Instant::now() + self.config.stop_timeout;
+                if !self.feed.sealed() {
+                    self.feed.seal();
+                    self.stop_deadline = Some(deadline);
+                }
+                // A close already on its way gets the shorter bound too.
+                self.close_deadline =
+                    Some(self.close_deadline.map_or(deadline, |d| d.min(deadline)));
+            }
+            Stop::Stop => {}
+            Stop::Abort => {
+                tracing::info!(provider = self.provider, "aborting");
+                self.ended_in.get_or_insert(self.phase);
+                self.facts.interrupted = true;
+                self.finished = true;
+            }
+        }
+    }
+
+    /// The earliest instant something may be due: a deadline, a probe or a stall.
+    fn alarm(&self) -> Option<Instant> {
+        let watch = self.watchdog.deadline(self.writing.map(|(_, since)| since));
+        [self.close_deadline, self.stop_deadline, self.settle_deadline, watch]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn on_alarm<O: Observer>(&mut self, observer: &mut O) {
+        let now = Instant::now();
+        // Pongs (answers to probes) are read by the session, not seen as events.
+        self.watchdog.heard(self.sender.last_heard(), None);
+        let mut verdict = self.watchdog.check(
+            now,
+            self.writing.map(|(_, since)| since),
+            self.audio_sent,
+            self.phase,
+        );
+        if self.close_deadline.is_some_and(|d| now >= d) {
+            if self.facts.interrupted {
+                self.finished = true;
+                return;
+            }
+            match self.watchdog.unanswered(now, self.phase) {
+                Some(stall) => verdict = Verdict::Stalled(stall),
+                None if !matches!(verdict, Verdict::Stalled(_)) => {
+                    self.ended_in.get_or_insert(self.phase);
+                    self.facts.close_timeout = Some(self.config.session.get_close_timeout());
+                    self.finished = true;
+                    return;
+                }
+                None => {}
+            }
+        }
+        if [self.stop_deadline, self.settle_deadline].iter().flatten().any(|&d| now >= d) {
+            self.finished = true;
+            return;
+        }
+        match verdict {
+            Verdict::Quiet => {}
+            Verdict::Probe => self.probe_wanted = true,
+            Verdict::Stalled(stall) => {
+                tracing::warn!(provider = self.provider, "{stall}");
+                observer.stalled(&stall);
+                self.ended_in.get_or_insert(self.phase);
+                self.facts.stall = Some(stall);
+                self.finished = true;
+            }
+        }
+    }
+
+    /// The outcome, once the loop is over.
+    fn outcome(self, audio: &Audio, connect: Duration) -> Outcome {
+        let end = Instant::now();
+        let start = self.feed.start();
+        let sending = match (self.feed.first_due(), self.last_written) {
+            (Some(first), Some(last)) => last.saturating_duration_since(first),
+            _ => Duration::ZERO,
+        };
+        let server_close = self.facts.server_close.clone();
+        Outcome {
+            provider: self.provider,
+            ending: self.facts.decide(),
+            phase: self.ended_in.unwrap_or(self.phase),
+            realtime: self.feed.realtime(),
+            chunk: audio.spec().duration(),
+            chunks_total: audio.chunks(),
+            chunks_sent: self.chunks_sent,
+            chunks_dropped: self.chunks_dropped,
+            bytes_sent: self.bytes_sent,
+            audio: audio.duration(),
+            audio_sent: self.audio_sent,
+            connect,
+            sending,
+            wall: end.saturating_duration_since(start),
+            server_close,
+        }
+    }
+}
+
+/// What a failed read or write says, without the crate's "the WebSocket connection
+/// failed" preamble: the transport's own words are the news.
+fn cause(doing: &str, error: &Error) -> String {
+    match error {
+        Error::WebSocket(e) => format!("{doing} failed: {e}"),
+        other => format!("{doing} failed: {other}"),
+    }
+}

@@ -1,0 +1,193 @@
+//! The stall watchdog: tells a server that stopped reading or answering from one that is
+//! only quiet.
+//!
+//! Loopback socket buffers hold megabytes (minutes of 16 kHz audio), so "writes back up"
+//! alone shows a stalled server late, or, for a short stream, never. Two signs are
+//! watched instead, each against the stall window:
+//!
+//! - **not reading**: one write has waited the whole window (the buffers are full);
+//! - **not answering**: the server has been silent the whole window since something was
+//!   written that it owes an answer to. Silence in the audio is not a stall: after half
+//!   the window the driver sends a WebSocket ping, which any live server answers whether
+//!   or not it has words to send (pongs are read by the session). A ping left unanswered
+//!   also turns a close timeout into a stall: the server did not close because it is gone.
+//!
+//! The watchdog reads no clock and does no I/O: the loop passes instants and asks it for
+//! its next deadline.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::outcome::{Phase, Stall, StallKind};
+
+/// What the watchdog wants done now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Nothing yet.
+    Quiet,
+    /// Send a probe ping.
+    Probe,
+    /// The server has stalled.
+    Stalled(Stall),
+}
+
+#[derive(Debug)]
+pub(crate) struct Watchdog {
+    window: Option<Duration>,
+    /// When the server last sent anything.
+    heard: Instant,
+    /// The first write since the server last spoke, and the audio sent by then.
+    owed: Option<(Instant, Duration)>,
+    /// A probe has gone out since then.
+    probed: bool,
+    /// The audio the server has answered up to: the end of its last transcript, or of the
+    /// last chunk it echoed.
+    answered: Duration,
+}
+
+impl Watchdog {
+    pub(crate) fn new(window: Option<Duration>, opened: Instant) -> Self {
+        Watchdog { window, heard: opened, owed: None, probed: false, answered: Duration::ZERO }
+    }
+
+    /// Something went out at `at`, with `audio_sent` written by then.
+    pub(crate) fn wrote(&mut self, at: Instant, audio_sent: Duration) {
+        self.owed.get_or_insert((at, audio_sent));
+    }
+
+    /// A probe went out.
+    pub(crate) fn probed(&mut self) {
+        self.probed = true;
+    }
+
+    /// The server spoke at `at`; `answered` is the audio its message covers, if it says.
+    pub(crate) fn heard(&mut self, at: Instant, answered: Option<Duration>) {
+        self.heard = self.heard.max(at);
+        if let Some(answered) = answered {
+            self.answered = self.answered.max(answered);
+        }
+        if self.owed.is_some_and(|(since, _)| self.heard >= since) {
+            self.owed = None;
+            self.probed = false;
+        }
+    }
+
+    /// When the watchdog next needs a look, given a write pending `since`.
+    pub(crate) fn deadline(&self, writing_since: Option<Instant>) -> Option<Instant> {
+        let window = self.window?;
+        let blocked = writing_since.map(|since| since + window);
+        // Half the window of silence earns a probe; the whole window, a stall.
+        let owed =
+            self.owed.map(|(since, _)| since + if self.probed { window } else { window / 2 });
+        blocked.into_iter().chain(owed).min()
+    }
+
+    /// The verdict at `now`, with a write pending `since` (if any) after `audio_sent`.
+    pub(crate) fn check(
+        &self,
+        now: Instant,
+        writing_since: Option<Instant>,
+        audio_sent: Duration,
+        phase: Phase,
+    ) -> Verdict {
+        let Some(window) = self.window else { return Verdict::Quiet };
+        let stall = |kind, waited, audio_sent| Stall {
+            kind,
+            waited,
+            audio_sent,
+            answered: self.answered,
+            phase,
+        };
+        if let Some(since) = writing_since.filter(|&since| now >= since + window) {
+            return Verdict::Stalled(stall(StallKind::NotReading, now - since, audio_sent));
+        }
+        match self.owed {
+            Some((since, audio)) if now >= since + window => {
+                let silent = now.saturating_duration_since(self.heard);
+                Verdict::Stalled(stall(StallKind::NotAnswering, silent, audio))
+            }
+            Some((since, _)) if now >= since + window / 2 && !self.probed => Verdict::Probe,
+            _ => Verdict::Quiet,
+        }
+    }
+
+    /// At a close timeout: a stall if a probe went unanswered (the server is gone, not
+    /// slow to close).
+    pub(crate) fn unanswered(&self, now: Instant, phase: Phase) -> Option<Stall> {
+        let (_, audio_sent) = self.owed.filter(|_| self.probed)?;
+        Some(Stall {
+            kind: StallKind::NotAnswering,
+            waited: now.saturating_duration_since(self.heard),
+            audio_sent,
+            answered: self.answered,
+            phase,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn silence_earns_a_probe_then_a_stall_and_any_answer_clears_it() {
+        let t0 = Instant::now();
+        let mut dog = Watchdog::new(Some(s(4)), t0);
+        assert_eq!(dog.deadline(None), None, "nothing owed");
+        dog.wrote(t0 + s(1), s(1));
+        dog.wrote(t0 + s(2), s(2));
+        assert_eq!(dog.deadline(None), Some(t0 + s(3)), "a probe after half the window");
+        assert_eq!(dog.check(t0 + s(3), None, s(3), Phase::Streaming), Verdict::Probe);
+        dog.probed();
+        assert_eq!(dog.deadline(None), Some(t0 + s(5)));
+        let Verdict::Stalled(stall) = dog.check(t0 + s(5), None, s(5), Phase::Streaming) else {
+            panic!("no stall")
+        };
+        assert_eq!(
+            (stall.kind, stall.waited, stall.audio_sent),
+            (StallKind::NotAnswering, s(5), s(1))
+        );
+        // A pong (or any frame) after the first unanswered write clears everything.
+        dog.heard(t0 + s(4), Some(Duration::from_millis(900)));
+        assert_eq!(dog.check(t0 + s(5), None, s(5), Phase::Streaming), Verdict::Quiet);
+        assert_eq!(dog.answered, Duration::from_millis(900));
+        assert_eq!(dog.unanswered(t0 + s(5), Phase::Closing), None);
+    }
+
+    #[test]
+    fn a_write_that_waits_the_window_is_a_server_that_stopped_reading() {
+        let t0 = Instant::now();
+        let dog = Watchdog::new(Some(s(2)), t0);
+        assert_eq!(dog.deadline(Some(t0 + s(1))), Some(t0 + s(3)));
+        let Verdict::Stalled(stall) = dog.check(t0 + s(3), Some(t0 + s(1)), s(7), Phase::Streaming)
+        else {
+            panic!("no stall")
+        };
+        assert_eq!(
+            (stall.kind, stall.waited, stall.audio_sent),
+            (StallKind::NotReading, s(2), s(7))
+        );
+        let off = Watchdog::new(None, t0);
+        assert_eq!(off.deadline(Some(t0)), None);
+        assert_eq!(off.check(t0 + s(100), Some(t0), s(1), Phase::Streaming), Verdict::Quiet);
+    }
+
+    #[test]
+    fn an_unanswered_probe_turns_a_close_timeout_into_a_stall() {
+        let t0 = Instant::now();
+        let mut dog = Watchdog::new(Some(s(4)), t0);
+        dog.wrote(t0, s(5));
+        assert_eq!(dog.unanswered(t0 + s(5), Phase::Closing), None, "no probe yet: just slow");
+        dog.probed();
+        let stall = dog.unanswered(t0 + s(5), Phase::Closing).expect("a stall");
+        assert_eq!(
+            (stall.kind, stall.waited, stall.phase),
+            (StallKind::NotAnswering, s(5), Phase::Closing)
+        );
+    }
+}

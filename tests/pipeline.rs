@@ -17,8 +17,7 @@ const FIXTURE_FINALS: [&str; 2] =
     ["the quick brown fox jumps over the lazy dog", "call me back at"];
 
 async fn start(config: MockConfig) -> ServerHandle {
-    let listener = server::bind_loopback().await.expect("bind 127.0.0.1:0");
-    server::spawn(listener, |l, s| mock::run(l, config, s)).expect("spawn the mock")
+    mock::start(config).await.expect("start the mock on 127.0.0.1:0")
 }
 
 fn key(k: &str) -> Credential {

@@ -34,8 +34,7 @@ async fn step<T>(what: &str, future: impl Future<Output = T>) -> T {
 }
 
 async fn start(config: MockConfig) -> ServerHandle {
-    let listener = server::bind_loopback().await.expect("bind 127.0.0.1:0");
-    server::spawn(listener, |l, s| mock::run(l, config, s)).expect("spawn the mock")
+    mock::start(config).await.expect("start the mock on 127.0.0.1:0")
 }
 
 fn dialect(provider: MockProvider, key: &str) -> Arc<dyn Dialect> {

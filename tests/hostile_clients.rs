@@ -39,11 +39,18 @@ enum Target {
     Echo,
     Deepgram,
     AssemblyAi,
+    #[cfg(feature = "mock-tls")]
     AssemblyAiTls,
 }
 
 /// Every server, the TLS mock too when the feature is on.
-const ALL: &[Target] = &[Target::Echo, Target::Deepgram, Target::AssemblyAi, Target::AssemblyAiTls];
+const ALL: &[Target] = &[
+    Target::Echo,
+    Target::Deepgram,
+    Target::AssemblyAi,
+    #[cfg(feature = "mock-tls")]
+    Target::AssemblyAiTls,
+];
 
 /// A running server and what a client needs to reach it.
 struct Running {
@@ -69,6 +76,7 @@ impl Target {
                 mock(MockProvider::AssemblyAi),
                 Arc::new(AssemblyAi::new(AssemblyAiConfig::default().credential(key))),
             ),
+            #[cfg(feature = "mock-tls")]
             Target::AssemblyAiTls => {
                 let cert = sttbench::server::mock::tls::SelfSigned::generate().unwrap();
                 let config =

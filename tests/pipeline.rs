@@ -120,6 +120,7 @@ async fn bad_key_is_the_typed_auth_error_for_both() {
 
 /// Over `wss://` (the mock's TLS mode, its certificate trusted through the session's
 /// config), the run connects through the session and measures the same finals.
+#[cfg(feature = "mock-tls")]
 #[tokio::test]
 async fn wss_runs_through_the_session() {
     use sttbench::server::mock::tls::SelfSigned;

@@ -7,6 +7,8 @@
 mod assemblyai;
 mod client;
 mod deepgram;
+#[cfg(feature = "mock-tls")]
+mod tls;
 
 use client::{Client, speech_chunks, start};
 use sttbench::provider::assemblyai::{AssemblyAi, AssemblyAiConfig};

@@ -26,6 +26,7 @@ mod assemblyai;
 mod conn;
 mod deepgram;
 pub mod fault;
+#[cfg(feature = "mock-tls")]
 pub mod tls;
 pub mod transcribe;
 

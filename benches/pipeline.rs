@@ -29,7 +29,7 @@ use tokio::runtime::Runtime;
 
 /// What the mocks hear in the fixture; every run must return exactly this.
 const FIXTURE_FINALS: [&str; 2] =
-    ["the quick brown fox jumps over the lazy dog", "call me back at"];
+    ["the quick brown fox jumps over the lazy dog", "call me back at five"];
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")

@@ -8,7 +8,8 @@
 //! # Layout
 //!
 //! - [`signal`]: deterministic test audio (silence, tones, sweeps, clipping, i16 extremes,
-//!   seeded noise, a committed speech fixture), named so benches and the CLI share them.
+//!   seeded noise, a committed speech fixture), named so benches and the CLI share them;
+//!   [`signal::vad`]: where the speech is (voice activity, utterance ends).
 //! - [`encode`]: the audio format and chunk arithmetic, f32/i16 → s16le chunks as
 //!   [`bytes::Bytes`] without per-chunk allocation, downmix, resampling, WAV input.
 //! - [`bmf`]: the one result format, Bencher Metric Format JSON, that every measurement
@@ -19,8 +20,9 @@
 //!   server frames → one [`provider::Event`] enum, close codes → typed errors.
 //! - [`pipeline`]: measured sessions with a provider or its mock: time to first partial,
 //!   final latency per utterance, transcripts per second; providers side by side.
-//! - [`server`]: local peers (echo socket, mock providers, impairment proxy), each a
-//!   `run(listener, shutdown)` plus a [`server::ServerHandle`].
+//! - [`server`]: local peers (echo socket, mock providers, impairment proxy) on one
+//!   accept loop ([`server::accept`]), each a `run(listener, config, shutdown)` and a
+//!   `start(config)` that returns a [`server::ServerHandle`].
 //! - [`session`]: the streaming client: connect (`ws://` or `wss://`) with timeout and retries, send chunks,
 //!   keep alive, graceful close or abort, events back, per-session stats; real-time
 //!   paced runs ([`session::run`]).

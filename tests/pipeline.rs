@@ -14,7 +14,7 @@ use sttbench::server::{self, ServerHandle};
 
 /// What the mocks hear in the fixture (see `tests/mock/deepgram.rs`).
 const FIXTURE_FINALS: [&str; 2] =
-    ["the quick brown fox jumps over the lazy dog", "call me back at"];
+    ["the quick brown fox jumps over the lazy dog", "call me back at five"];
 
 async fn start(config: MockConfig) -> ServerHandle {
     mock::start(config).await.expect("start the mock on 127.0.0.1:0")
@@ -179,7 +179,10 @@ async fn formatted_turn_copies_count_once() {
         AssemblyAiConfig::default().credential(key("k")).format_turns(true),
     ));
     let run = pipeline::run(&server.ws_url(), dialect, &PipelineOptions::default()).await.unwrap();
-    assert_eq!(run.finals, ["The quick brown fox jumps over the lazy dog.", "Call me back at"]);
+    assert_eq!(
+        run.finals,
+        ["The quick brown fox jumps over the lazy dog.", "Call me back at five."]
+    );
     assert_eq!(run.pipeline.final_latencies.len(), 2);
     server.shutdown().await;
 }

@@ -48,7 +48,10 @@ async fn speech_gives_begin_turns_termination_and_1000() {
     client.close_stream().await;
     let events = client.events_until_closed("speech session").await;
     assert!(transcripts(&events).any(|t| !t.is_final && !t.text.is_empty()), "{events:?}");
-    assert_eq!(finals(&events), ["the quick brown fox jumps over the lazy dog", "call me back at"]);
+    assert_eq!(
+        finals(&events),
+        ["the quick brown fox jumps over the lazy dog", "call me back at five"]
+    );
     let turns: Vec<_> = transcripts(&events).filter(|t| t.is_final).map(|t| t.turn).collect();
     assert_eq!(turns, [Some(0), Some(1)]);
     let n = events.len();

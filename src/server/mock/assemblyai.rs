@@ -193,7 +193,7 @@ impl Session for AssemblyAi {
                 }
             }
             Some("Terminate") => {
-                self.transcriber.flush(&mut self.outputs);
+                self.transcriber.finish(&mut self.outputs);
                 self.emit(out);
                 out.json(json!({"type": "Termination",
                     "audio_duration_seconds": self.transcriber.position().as_secs(),

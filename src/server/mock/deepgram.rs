@@ -181,7 +181,7 @@ struct Deepgram {
 }
 
 impl Deepgram {
-    fn emit(&mut self, out: &mut Outbox, closing: bool) {
+    fn emit(&mut self, out: &mut Outbox) {
         for output in std::mem::take(&mut self.outputs) {
             match output {
                 Output::SpeechStarted(at) if self.params.vad_events => out.json(json!({
@@ -195,7 +195,7 @@ impl Deepgram {
                 Output::Final(span, cause) => {
                     self.last_word_end = span.words.last().map(|w| w.end);
                     let endpoint = cause == Cause::Endpoint && self.params.endpointing.is_some();
-                    let from_finalize = cause == Cause::Forced && !closing;
+                    let from_finalize = cause == Cause::Forced;
                     out.json(self.results(&span, true, endpoint, from_finalize));
                 }
             }
@@ -266,7 +266,7 @@ impl Session for Deepgram {
             return out.close(1008, DATA0000);
         }
         self.transcriber.push(data, &mut self.outputs);
-        self.emit(out, false);
+        self.emit(out);
     }
 
     fn text(&mut self, text: &str, out: &mut Outbox) {
@@ -275,11 +275,11 @@ impl Session for Deepgram {
             Some("KeepAlive") => {}
             Some("Finalize") => {
                 self.transcriber.flush(&mut self.outputs);
-                self.emit(out, false);
+                self.emit(out);
             }
             Some("CloseStream") => {
-                self.transcriber.flush(&mut self.outputs);
-                self.emit(out, true);
+                self.transcriber.finish(&mut self.outputs);
+                self.emit(out);
                 out.json(self.metadata());
                 out.close(1000, "");
             }

@@ -158,7 +158,7 @@ impl SessionConfig {
     /// The TLS client settings for `wss://` URLs. Default `None`: rustls with the ring
     /// provider trusting Mozilla's roots (webpki-roots), which is what the real
     /// providers need. Give a config to trust a private CA or the mock's self-signed
-    /// certificate ([`SelfSigned::client_config`](crate::server::mock::tls::SelfSigned::client_config)),
+    /// certificate (`server::mock::tls::SelfSigned::client_config`, feature `mock-tls`),
     /// or to present a client certificate; it replaces the default roots rather than
     /// adding to them. Shared, not copied: sessions on one config also share its TLS
     /// session cache, so a reconnect may resume instead of doing a full handshake.

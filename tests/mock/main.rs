@@ -7,6 +7,7 @@
 mod assemblyai;
 mod client;
 mod deepgram;
+mod faults;
 #[cfg(feature = "mock-tls")]
 mod tls;
 

@@ -109,7 +109,16 @@ pub(super) async fn drive<S, D>(
         _ => None,
     };
     session.open(&mut out);
-    loop {
+    'serve: loop {
+        // Replies already due go out before the next frame is read, with no timer in
+        // between: a zero-delay mock answers each frame at once, however fast frames come.
+        while out.due().is_some_and(|at| at <= Instant::now()) {
+            match send_next(&mut ws, &mut out).await {
+                Sent::More => {}
+                Sent::Closed => break 'serve,
+                Sent::Gone => return,
+            }
+        }
         let mut fired = fire_at_bytes.is_some_and(|n| bytes >= n);
         if !fired {
             let due = out.due();
@@ -121,15 +130,11 @@ pub(super) async fn drive<S, D>(
                     return;
                 }
                 _ = sleep_until(due.unwrap_or(opened)), if due.is_some() => {
-                    let (_, message) = out.queue.pop_front().expect("due implies a queued message");
-                    let is_close = message.is_close();
-                    if ws.send(message).await.is_err() {
-                        return;
+                    match send_next(&mut ws, &mut out).await {
+                        Sent::More => false,
+                        Sent::Closed => break,
+                        Sent::Gone => return,
                     }
-                    if is_close {
-                        break;
-                    }
-                    false
                 }
                 _ = sleep_until(fire_at.unwrap_or(opened)), if fire_at.is_some() => true,
                 _ = sleep_until(idle_at.unwrap_or(opened)), if idle_at.is_some() => {
@@ -193,6 +198,30 @@ pub(super) async fn drive<S, D>(
     tokio::select! {
         _ = client_close => {}
         () = stop.stopped() => {}
+    }
+}
+
+/// What became of the connection after [`send_next`].
+enum Sent {
+    /// A message went out; the session goes on.
+    More,
+    /// Our close frame went out.
+    Closed,
+    /// The client is gone.
+    Gone,
+}
+
+/// Sends the first queued message.
+async fn send_next<S>(ws: &mut WebSocketStream<S>, out: &mut Outbox) -> Sent
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (_, message) = out.queue.pop_front().expect("only called with a message queued");
+    let is_close = message.is_close();
+    match ws.send(message).await {
+        Err(_) => Sent::Gone,
+        Ok(()) if is_close => Sent::Closed,
+        Ok(()) => Sent::More,
     }
 }
 

@@ -66,7 +66,9 @@ fn main() {
     let filter = tracing_subscriber::EnvFilter::builder()
         .with_default_directive(default_level.parse().expect("a valid directive"))
         .from_env_lossy();
+    // Colours for a terminal only: logs piped to a file or a test stay plain text.
     let logs = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_filter(filter)
         .with_filter(no_raw_handshake);

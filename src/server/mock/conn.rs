@@ -171,7 +171,7 @@ pub(super) async fn drive<S, D>(
         let fault = fault.as_ref().expect("only a fault fires");
         let audio = audio_time(bytes, bytes_per_second);
         tracing::info!(
-            "fault {fault} fired: {audio:?} of audio received ({bytes} bytes), {:?} after the handshake",
+            "fault {fault} fired: {audio:?} of audio received ({bytes} bytes), {:.1?} after the handshake",
             opened.elapsed()
         );
         match fault {

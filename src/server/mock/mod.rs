@@ -220,6 +220,7 @@ impl Upgrade<'_> {
                 Ok(_) => StatusCode::SWITCHING_PROTOCOLS,
                 Err(refusal) => refusal.status(),
             };
+            let status = status.as_u16();
             match &fault {
                 Some(fault) => {
                     tracing::info!("connection {number}: {path} → {status}; fault {fault}")

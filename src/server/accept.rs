@@ -160,6 +160,7 @@ pub async fn serve<H, F>(
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut backoff = ACCEPT_BACKOFF_MIN;
+    let mut said_full = false;
     loop {
         let room = connections.len() < limits.max_connections;
         tokio::select! {
@@ -172,7 +173,9 @@ pub async fn serve<H, F>(
                     }
                     let task = handler(stream, peer, stop.clone());
                     connections.spawn(task.instrument(tracing::info_span!("conn", %peer)));
-                    if connections.len() == limits.max_connections {
+                    if connections.len() == limits.max_connections && !said_full {
+                        // Once: under a flood the limit is met again at every slot freed.
+                        said_full = true;
                         warn!(
                             "{} connections open, the limit: new clients wait until one ends",
                             limits.max_connections

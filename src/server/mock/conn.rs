@@ -1,7 +1,7 @@
 //! One mock connection after the upgrade: reading frames, the processing delay, the idle
 //! timer, faults (fired by audio position, bytes or time, and logged), and the close
-//! sequence. Protocol decisions are the dialect's
-//! ([`Session`]); this file owns the timing and the socket.
+//! sequence. Protocol decisions are the dialect's ([`Session`]); this file owns the
+//! timing and the socket.
 //!
 //! Everything waits on `tokio::time`, so tests can pause the clock and step through idle
 //! timeouts and delayed replies without sleeping.

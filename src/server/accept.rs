@@ -23,9 +23,10 @@
 //! The loop does not speak any protocol and never reads or writes a socket itself.
 
 use std::fmt::Display;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -137,6 +138,17 @@ impl Stop {
     /// Whether the server is shutting down.
     pub fn is_stopped(&self) -> bool {
         *self.rx.borrow() || self.rx.has_changed().is_err()
+    }
+}
+
+/// `stop.await`, or `stop.into_future()` for code that takes any `Future<Output = ()>`
+/// as its stop signal: completes once the server is shutting down.
+impl IntoFuture for Stop {
+    type Output = ();
+    type IntoFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    fn into_future(mut self) -> Self::IntoFuture {
+        Box::pin(async move { self.stopped().await })
     }
 }
 
@@ -290,6 +302,10 @@ mod tests {
         drop(tx);
         c.stopped().await;
         assert!(c.is_stopped());
+        let (tx, d) = Stop::new();
+        let waiting = tokio::spawn(d.into_future());
+        tx.send(true).unwrap();
+        waiting.await.expect("an owned stop future completes once fired");
     }
 
     #[tokio::test(start_paused = true)]

@@ -17,7 +17,7 @@
 //!
 //! It has no opinion on what the frames hold and never initiates anything but a close.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -142,17 +142,20 @@ where
     let Some(ws) = accept::handshake("WebSocket", limit, &mut stop, upgrade).await else {
         return;
     };
-    echo_frames(ws, config, async move { stop.stopped().await }).await;
+    echo_frames(ws, config, stop).await;
 }
 
 /// Echoes frames on an established WebSocket until the client closes, breaks the
 /// protocol, idles out or `shutdown` completes. Public so that in-memory benches can
 /// run it over a `tokio::io::duplex` pipe with no handshake.
-pub async fn echo_frames<S>(mut ws: WebSocketStream<S>, config: EchoConfig, shutdown: impl Future)
-where
+pub async fn echo_frames<S>(
+    mut ws: WebSocketStream<S>,
+    config: EchoConfig,
+    shutdown: impl IntoFuture,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = std::pin::pin!(shutdown.into_future());
     // With no idle timeout the timer is never polled (the select branch is disabled),
     // so it costs nothing per frame.
     let idle_limit = config.idle_timeout.unwrap_or(Duration::MAX);

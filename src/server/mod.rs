@@ -30,6 +30,8 @@ use tokio::task::JoinHandle;
 #[derive(Debug)]
 pub struct ServerHandle {
     addr: SocketAddr,
+    /// Whether the server speaks TLS (`wss://`).
+    tls: bool,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -40,9 +42,11 @@ impl ServerHandle {
         self.addr
     }
 
-    /// `ws://<addr>`: the URL a client connects to.
+    /// `ws://<addr>`, or `wss://<addr>` for a server that speaks TLS: the URL a client
+    /// connects to.
     pub fn ws_url(&self) -> String {
-        format!("ws://{}", self.addr)
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Asks the server to stop accepting and to close its connections, and waits until
@@ -87,7 +91,7 @@ where
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(run(listener, rx));
-    Ok(ServerHandle { addr, shutdown: Some(tx), task: Some(task) })
+    Ok(ServerHandle { addr, tls: false, shutdown: Some(tx), task: Some(task) })
 }
 
 impl Drop for ServerHandle {

@@ -26,6 +26,7 @@ fn mock() -> MockConfig {
 async fn tls_mode_serves_wss_with_the_generated_certificate() {
     let cert = SelfSigned::generate().expect("certificate");
     let server = start(mock().tls(Some(cert.server_config().unwrap()))).await;
+    assert!(server.ws_url().starts_with("wss://127.0.0.1:"), "{}", server.ws_url());
     let url = format!("wss://localhost:{}", server.addr().port());
     let request = dialect("k").request(&url, AudioFormat::PIPELINE).unwrap();
     let tcp = TcpStream::connect(server.addr()).await.unwrap();

@@ -261,7 +261,10 @@ pub async fn run(listener: TcpListener, config: MockConfig, shutdown: impl Futur
 /// The I/O error when the loopback interface cannot be bound.
 pub async fn start(config: MockConfig) -> std::io::Result<ServerHandle> {
     let listener = super::bind_loopback().await?;
-    super::spawn(listener, move |listener, shutdown| run(listener, config, shutdown))
+    let tls = config.tls.is_some();
+    let mut server = super::spawn(listener, move |l, shutdown| run(l, config, shutdown))?;
+    server.tls = tls;
+    Ok(server)
 }
 
 async fn serve_tcp(tcp: TcpStream, shared: Arc<Shared>, mut stop: Stop) {

@@ -24,13 +24,13 @@ use sttbench::pipeline::{self, PipelineOptions, PipelineRun};
 use sttbench::provider::assemblyai::{AssemblyAi, AssemblyAiConfig};
 use sttbench::provider::deepgram::{Deepgram, DeepgramConfig};
 use sttbench::provider::{ApiKey, Credential, Dialect};
+use sttbench::server::ServerHandle;
 use sttbench::server::mock::{self, MockConfig, MockProvider};
-use sttbench::server::{self, ServerHandle};
 use tokio::runtime::Runtime;
 
 /// What the mocks hear in the fixture; every run must return exactly this.
 const FIXTURE_FINALS: [&str; 2] =
-    ["the quick brown fox jumps over the lazy dog", "call me back at"];
+    ["the quick brown fox jumps over the lazy dog", "call me back at five"];
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")
@@ -50,9 +50,7 @@ fn dialect(provider: MockProvider) -> Arc<dyn Dialect> {
 
 fn start(rt: &Runtime, provider: MockProvider) -> ServerHandle {
     rt.block_on(async {
-        let listener = server::bind_loopback().await.expect("bind 127.0.0.1:0");
-        let config = MockConfig::new(provider);
-        server::spawn(listener, |l, s| mock::run(l, config, s)).expect("spawn the mock")
+        mock::start(MockConfig::new(provider)).await.expect("start the mock on 127.0.0.1:0")
     })
 }
 

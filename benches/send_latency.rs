@@ -16,7 +16,8 @@
 //!   n KiB: the measurement behind the 8 KiB default.
 //!
 //! Client and server run on one current-thread runtime: no cross-CPU wake-ups, which
-//! on a shared 2-vCPU machine are the noisy part (`research/perf-anchors.md` §B.4).
+//! on a shared 2-vCPU machine are the noisy part (`docs/performance.md`, "One
+//! current-thread runtime per bench").
 //! Every iteration checks that the bytes came back (or arrived) intact.
 
 mod support;

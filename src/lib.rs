@@ -8,7 +8,8 @@
 //! # Layout
 //!
 //! - [`signal`]: deterministic test audio (silence, tones, sweeps, clipping, i16 extremes,
-//!   seeded noise, a committed speech fixture), named so benches and the CLI share them.
+//!   seeded noise, a committed speech fixture), named so benches and the CLI share them;
+//!   [`signal::vad`]: where the speech is (voice activity, utterance ends).
 //! - [`encode`]: the audio format and chunk arithmetic, f32/i16 → s16le chunks as
 //!   [`bytes::Bytes`] without per-chunk allocation, downmix, anti-aliased resampling,
 //!   WAV input.
@@ -26,7 +27,8 @@
 //!   utterance, transcripts per second; routing a request to echo or providers (real, a
 //!   URL, a local mock); the summary of a run, text and JSON.
 //! - [`server`]: local peers (echo socket, mock providers, the impairment proxy with
-//!   named link profiles), each a `run(listener, shutdown)` plus a handle.
+//!   named link profiles) on one accept loop ([`server::accept`]), each a
+//!   `run(listener, config, shutdown)` and a `start(config)` that returns a handle.
 //! - [`session`]: the streaming client: connect (`ws://` or `wss://`) with timeout and
 //!   retries, send chunks, keep alive, graceful close or abort, events back, per-session
 //!   stats.

@@ -10,9 +10,9 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use sttbench::provider::Hosted;
+use sttbench::server::ServerHandle;
 use sttbench::server::mock::tls::SelfSigned;
 use sttbench::server::mock::{self, Fault, MockConfig, Trigger};
-use sttbench::server::{self, ServerHandle};
 
 const STEP: Duration = Duration::from_secs(60);
 
@@ -32,8 +32,7 @@ async fn sttbench(args: &[&str]) -> Output {
 /// A mock on 127.0.0.1:0. (`mock::start` replaces this once the servers share one
 /// accept loop.)
 async fn start_mock(config: MockConfig) -> ServerHandle {
-    let listener = server::bind_loopback().await.expect("bind 127.0.0.1:0");
-    server::spawn(listener, |l, s| mock::run(l, config, s)).expect("spawn the mock")
+    mock::start(config).await.expect("start the mock on 127.0.0.1:0")
 }
 
 fn json(output: &Output) -> serde_json::Value {

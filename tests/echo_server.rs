@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use sttbench::provider::{Echo, Event};
+use sttbench::server::Limits;
 use sttbench::server::echo::{self, EchoConfig};
 use sttbench::session::{Session, SessionConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -137,7 +138,8 @@ async fn a_client_vanishing_mid_frame_does_not_disturb_the_server() {
 
 #[tokio::test]
 async fn a_client_that_never_handshakes_is_dropped() {
-    let config = EchoConfig::default().handshake_timeout(Duration::from_millis(100));
+    let config = EchoConfig::default()
+        .limits(Limits::default().handshake_timeout(Duration::from_millis(100)));
     let server = echo::start(config).await.unwrap();
     let mut tcp = step("tcp connect", TcpStream::connect(server.addr())).await.unwrap();
     let mut buf = [0u8; 16];

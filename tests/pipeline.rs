@@ -14,11 +14,10 @@ use sttbench::server::{self, ServerHandle};
 
 /// What the mocks hear in the fixture (see `tests/mock/deepgram.rs`).
 const FIXTURE_FINALS: [&str; 2] =
-    ["the quick brown fox jumps over the lazy dog", "call me back at"];
+    ["the quick brown fox jumps over the lazy dog", "call me back at five"];
 
 async fn start(config: MockConfig) -> ServerHandle {
-    let listener = server::bind_loopback().await.expect("bind 127.0.0.1:0");
-    server::spawn(listener, |l, s| mock::run(l, config, s)).expect("spawn the mock")
+    mock::start(config).await.expect("start the mock on 127.0.0.1:0")
 }
 
 fn key(k: &str) -> Credential {
@@ -123,6 +122,7 @@ async fn bad_key_is_the_typed_auth_error_for_both() {
 
 /// Over `wss://` (the mock's TLS mode, its certificate trusted through the session's
 /// config), the run connects through the session and measures the same finals.
+#[cfg(feature = "mock-tls")]
 #[tokio::test]
 async fn wss_runs_through_the_session() {
     use sttbench::server::mock::tls::SelfSigned;
@@ -181,7 +181,10 @@ async fn formatted_turn_copies_count_once() {
         AssemblyAiConfig::default().credential(key("k")).format_turns(true),
     ));
     let run = pipeline::run(&server.ws_url(), dialect, &PipelineOptions::default()).await.unwrap();
-    assert_eq!(run.finals, ["The quick brown fox jumps over the lazy dog.", "Call me back at"]);
+    assert_eq!(
+        run.finals,
+        ["The quick brown fox jumps over the lazy dog.", "Call me back at five."]
+    );
     assert_eq!(run.pipeline.final_latencies.len(), 2);
     server.shutdown().await;
 }

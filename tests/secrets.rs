@@ -6,16 +6,15 @@
 use std::process::Command;
 
 use sttbench::provider::{ApiKey, Hosted};
+use sttbench::server::ServerHandle;
 use sttbench::server::mock::{self, MockConfig};
-use sttbench::server::{self, ServerHandle};
 
 const CANARY: [(Hosted, &str); 2] =
     [(Hosted::Deepgram, "canary-dg-7f3a9e51c0d2"), (Hosted::AssemblyAi, "canary-aai-2b8d4f60e1c7")];
 
 async fn start(provider: Hosted, accepted: &str) -> ServerHandle {
-    let listener = server::bind_loopback().await.expect("bind 127.0.0.1:0");
     let config = MockConfig::new(provider).api_key(Some(ApiKey::new(accepted)));
-    server::spawn(listener, |l, s| mock::run(l, config, s)).expect("spawn the mock")
+    mock::start(config).await.expect("start the mock on 127.0.0.1:0")
 }
 
 /// Runs `sttbench stream --provider <provider> --url <url>` with the canary keys in the

@@ -10,13 +10,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sttbench::encode::{AudioFormat, ChunkEncoder};
-use sttbench::error::{ConnectFailure, Error};
+use sttbench::error::Error;
 use sttbench::provider::assemblyai::{AssemblyAi, AssemblyAiConfig};
 use sttbench::provider::deepgram::{Deepgram, DeepgramConfig};
 use sttbench::provider::error::kind_of;
-use sttbench::provider::{ApiKey, Credential, Dialect, Echo, Event, ProviderErrorKind};
-use sttbench::server::mock::tls::SelfSigned;
+use sttbench::provider::{ApiKey, Credential, Dialect, Echo, ProviderErrorKind};
 use sttbench::server::mock::{self, MockConfig, MockProvider};
 use sttbench::server::{self, ServerHandle};
 use sttbench::session::{ReconnectPolicy, Session, SessionConfig};
@@ -26,16 +24,12 @@ use tokio::task::JoinHandle;
 /// Longest any single step may take before the test fails naming it.
 const STEP: Duration = Duration::from_secs(20);
 
-/// At most this many events per session; a runaway server fails the test.
-const MAX_EVENTS: usize = 10_000;
-
 async fn step<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(STEP, future).await.unwrap_or_else(|_| panic!("{what}: hung for {STEP:?}"))
 }
 
 async fn start(config: MockConfig) -> ServerHandle {
-    let listener = server::bind_loopback().await.expect("bind 127.0.0.1:0");
-    server::spawn(listener, |l, s| mock::run(l, config, s)).expect("spawn the mock")
+    mock::start(config).await.expect("start the mock on 127.0.0.1:0")
 }
 
 fn dialect(provider: MockProvider, key: &str) -> Arc<dyn Dialect> {
@@ -50,73 +44,87 @@ fn dialect(provider: MockProvider, key: &str) -> Arc<dyn Dialect> {
     }
 }
 
-/// The speech fixture in 100 ms chunks (inside both providers' limits), padded to whole
-/// chunks.
-fn speech_chunks() -> Vec<bytes::Bytes> {
-    let format = AudioFormat::PIPELINE;
-    let spec = format.chunk_ms(100).expect("a whole number of frames");
-    let mut samples = sttbench::signal::speech(format).expect("the fixture decodes");
-    samples.resize(samples.len().next_multiple_of(spec.samples()), 0.0);
-    ChunkEncoder::new(spec).chunks(&samples).collect()
-}
+/// `wss://` to the mocks' TLS mode (feature `mock-tls`, which makes their certificate).
+#[cfg(feature = "mock-tls")]
+mod wss {
+    use sttbench::encode::{AudioFormat, ChunkEncoder};
+    use sttbench::error::ConnectFailure;
+    use sttbench::provider::Event;
+    use sttbench::server::mock::tls::SelfSigned;
 
-/// Over `wss://`, trusting only the mock's certificate, each provider's session streams
-/// the fixture, gets its finals and a normal close.
-#[tokio::test]
-async fn wss_session_to_each_mock_gets_transcripts() {
-    let cert = SelfSigned::generate().expect("certificate");
-    for provider in [MockProvider::Deepgram, MockProvider::AssemblyAi] {
-        let server =
-            start(MockConfig::new(provider).tls(Some(cert.server_config().unwrap()))).await;
-        let url = format!("wss://localhost:{}", server.addr().port());
-        let config = SessionConfig::default().tls(Some(cert.client_config().unwrap()));
-        let session =
-            step("connect over TLS", Session::connect(&url, dialect(provider, "k"), config))
-                .await
-                .unwrap_or_else(|e| panic!("{provider}: {e}"));
-        let (sender, mut events) = session.split();
-        for chunk in speech_chunks() {
-            step("send", sender.send(chunk)).await.expect("send");
-        }
-        step("close-stream", sender.close()).await.expect("close-stream");
-        let mut finals = Vec::new();
-        let mut closed = None;
-        for _ in 0..MAX_EVENTS {
-            match step("events", events.next()).await {
-                Some(Ok(Event::Transcript(t))) if t.is_final && !t.text.is_empty() => {
-                    finals.push(t.text)
-                }
-                Some(Ok(Event::Closed { code, .. })) => closed = Some(code),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => panic!("{provider}: {e}"),
-                None => break,
+    use super::*;
+
+    /// At most this many events per session; a runaway server fails the test.
+    const MAX_EVENTS: usize = 10_000;
+
+    /// The speech fixture in 100 ms chunks (inside both providers' limits), padded to
+    /// whole chunks.
+    fn speech_chunks() -> Vec<bytes::Bytes> {
+        let format = AudioFormat::PIPELINE;
+        let spec = format.chunk_ms(100).expect("a whole number of frames");
+        let mut samples = sttbench::signal::speech(format).expect("the fixture decodes");
+        samples.resize(samples.len().next_multiple_of(spec.samples()), 0.0);
+        ChunkEncoder::new(spec).chunks(&samples).collect()
+    }
+
+    /// Over `wss://`, trusting only the mock's certificate, each provider's session streams
+    /// the fixture, gets its finals and a normal close.
+    #[tokio::test]
+    async fn wss_session_to_each_mock_gets_transcripts() {
+        let cert = SelfSigned::generate().expect("certificate");
+        for provider in [MockProvider::Deepgram, MockProvider::AssemblyAi] {
+            let server =
+                start(MockConfig::new(provider).tls(Some(cert.server_config().unwrap()))).await;
+            let url = format!("wss://localhost:{}", server.addr().port());
+            let config = SessionConfig::default().tls(Some(cert.client_config().unwrap()));
+            let session =
+                step("connect over TLS", Session::connect(&url, dialect(provider, "k"), config))
+                    .await
+                    .unwrap_or_else(|e| panic!("{provider}: {e}"));
+            let (sender, mut events) = session.split();
+            for chunk in speech_chunks() {
+                step("send", sender.send(chunk)).await.expect("send");
             }
+            step("close-stream", sender.close()).await.expect("close-stream");
+            let mut finals = Vec::new();
+            let mut closed = None;
+            for _ in 0..MAX_EVENTS {
+                match step("events", events.next()).await {
+                    Some(Ok(Event::Transcript(t))) if t.is_final && !t.text.is_empty() => {
+                        finals.push(t.text)
+                    }
+                    Some(Ok(Event::Closed { code, .. })) => closed = Some(code),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => panic!("{provider}: {e}"),
+                    None => break,
+                }
+            }
+            assert!(!finals.is_empty(), "{provider}: no final over wss://");
+            assert_eq!(closed, Some(1000), "{provider}");
+            assert!(sender.report().to_json().contains("chunks"), "{provider}");
+            step("shutdown", server.shutdown()).await;
         }
-        assert!(!finals.is_empty(), "{provider}: no final over wss://");
-        assert_eq!(closed, Some(1000), "{provider}");
-        assert!(sender.report().to_json().contains("chunks"), "{provider}");
+    }
+
+    /// Without being told to trust the self-signed certificate, `wss://` checks it against
+    /// the default (Mozilla) roots and refuses: a connect error, not a session.
+    #[tokio::test]
+    async fn wss_refuses_an_untrusted_certificate_by_default() {
+        let cert = SelfSigned::generate().expect("certificate");
+        let tls = cert.server_config().unwrap();
+        let server = start(MockConfig::new(MockProvider::Deepgram).tls(Some(tls))).await;
+        let url = format!("wss://localhost:{}", server.addr().port());
+        let config = SessionConfig::default().reconnect(ReconnectPolicy::default().attempts(1));
+        let connect = Session::connect(&url, dialect(MockProvider::Deepgram, "k"), config);
+        match step("connect to an untrusted server", connect).await {
+            Err(Error::Connect(e)) => {
+                assert!(matches!(e.cause, ConnectFailure::Handshake(_)), "{e}");
+                assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+            }
+            other => panic!("expected a certificate failure, got {other:?}"),
+        }
         step("shutdown", server.shutdown()).await;
     }
-}
-
-/// Without being told to trust the self-signed certificate, `wss://` checks it against
-/// the default (Mozilla) roots and refuses: a connect error, not a session.
-#[tokio::test]
-async fn wss_refuses_an_untrusted_certificate_by_default() {
-    let cert = SelfSigned::generate().expect("certificate");
-    let tls = cert.server_config().unwrap();
-    let server = start(MockConfig::new(MockProvider::Deepgram).tls(Some(tls))).await;
-    let url = format!("wss://localhost:{}", server.addr().port());
-    let config = SessionConfig::default().reconnect(ReconnectPolicy::default().attempts(1));
-    let connect = Session::connect(&url, dialect(MockProvider::Deepgram, "k"), config);
-    match step("connect to an untrusted server", connect).await {
-        Err(Error::Connect(e)) => {
-            assert!(matches!(e.cause, ConnectFailure::Handshake(_)), "{e}");
-            assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
-        }
-        other => panic!("expected a certificate failure, got {other:?}"),
-    }
-    step("shutdown", server.shutdown()).await;
 }
 
 /// A wrong key through `Session::connect`: Deepgram's HTTP 401 is the typed auth error

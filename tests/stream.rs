@@ -14,9 +14,9 @@ use std::time::Duration;
 use sttbench::pipeline::{Peer, Request};
 use sttbench::provider::error::kind_of;
 use sttbench::provider::{ApiKey, Credential, Dialect, Echo, Hosted, ProviderErrorKind};
+use sttbench::server::ServerHandle;
 use sttbench::server::echo::{self, EchoConfig};
 use sttbench::server::mock::{self, Fault, MockConfig, Trigger};
-use sttbench::server::{self, ServerHandle};
 use sttbench::session::SessionConfig;
 use sttbench::signal::Signal;
 use sttbench::stream::{
@@ -38,8 +38,7 @@ fn ms(n: u64) -> Duration {
 /// A mock on 127.0.0.1:0. (`mock::start` replaces this once the servers share one
 /// accept loop.)
 async fn start_mock(config: MockConfig) -> ServerHandle {
-    let listener = server::bind_loopback().await.expect("bind 127.0.0.1:0");
-    server::spawn(listener, |l, s| mock::run(l, config, s)).expect("spawn the mock")
+    mock::start(config).await.expect("start the mock on 127.0.0.1:0")
 }
 
 fn deepgram() -> Arc<dyn Dialect> {

@@ -24,7 +24,8 @@ use tokio::runtime::Runtime;
 pub const CHUNK_MS: [u64; 7] = [10, 20, 50, 100, 250, 500, 1000];
 
 /// One current-thread runtime for client and server: no cross-CPU wake-ups, which on a
-/// shared 2-vCPU machine are the noisy part (`research/perf-anchors.md` §B.4).
+/// shared 2-vCPU machine are the noisy part (`docs/performance.md`, "One current-thread
+/// runtime per bench").
 pub fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")
 }

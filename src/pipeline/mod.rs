@@ -32,8 +32,7 @@ pub use timeline::{PipelineReport, Timeline};
 
 use std::time::Duration;
 
-use crate::encode::{AudioFormat, ChunkEncoder};
-use crate::server::mock::transcribe::{Output, Transcriber, TranscriberConfig};
+use crate::encode::AudioFormat;
 
 /// The silence after voiced audio that ends an utterance for [`speech_ends`]: shorter
 /// gaps are between words. 300 ms is Deepgram's usual endpointing and below
@@ -46,25 +45,10 @@ pub const PAUSE: Duration = Duration::from_millis(300);
 pub const COVER_TOLERANCE: Duration = Duration::from_millis(300);
 
 /// Audio times at which speech ends in `samples` (interleaved, in `format`): the end of
-/// every voiced run followed by at least [`PAUSE`] of silence, and of the last one.
+/// every voiced run followed by at least [`PAUSE`] of silence, and of the last one, as
+/// [`signal::vad`](crate::signal::vad) finds them (the detector the mocks hear with).
 pub fn speech_ends(samples: &[f32], format: AudioFormat) -> Vec<Duration> {
-    let config = TranscriberConfig { endpoint: PAUSE, ..TranscriberConfig::default() };
-    let mut detector = Transcriber::new(config, format.sample_rate(), format.channels());
-    let mut outputs = Vec::new();
-    // One encode of the whole signal: this runs once per session, before any timing.
-    let spec = format.chunk_ms(1000).expect("1 s is whole frames at any rate");
-    let mut encoder = ChunkEncoder::new(spec);
-    for chunk in encoder.chunks(samples) {
-        detector.push(&chunk, &mut outputs);
-    }
-    detector.flush(&mut outputs);
-    outputs
-        .iter()
-        .filter_map(|o| match o {
-            Output::Final(span, _) => span.words.last().map(|w| w.end),
-            _ => None,
-        })
-        .collect()
+    crate::signal::vad::speech_ends(samples, format, PAUSE)
 }
 
 #[cfg(test)]

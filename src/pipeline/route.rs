@@ -25,7 +25,7 @@ use super::{PipelineOptions, PipelineRun, Timeline, speech_ends};
 use crate::Error;
 use crate::encode::AudioFormat;
 use crate::provider::{ApiKey, Credential, Dialect, Echo, Hosted};
-use crate::server::{self, ServerHandle, echo, mock};
+use crate::server::{ServerHandle, echo, mock};
 use crate::session::trust_pem;
 use crate::stream::{
     Audio, Control, Driver, Observer, Pacer, Recorder, Source, Stop, StreamConfig, TokioPacer,
@@ -353,11 +353,7 @@ pub async fn start_mock(peer: Peer) -> crate::Result<ServerHandle> {
     };
     match peer {
         Peer::Echo => echo::start(echo::EchoConfig::default()).await.map_err(no_mock),
-        Peer::Provider(hosted) => {
-            let listener = server::bind_loopback().await.map_err(no_mock)?;
-            let config = mock::MockConfig::new(hosted);
-            server::spawn(listener, |l, s| mock::run(l, config, s)).map_err(no_mock)
-        }
+        Peer::Provider(hosted) => mock::start(mock::MockConfig::new(hosted)).await.map_err(no_mock),
     }
 }
 

@@ -13,7 +13,7 @@
 //! - Failures arrive as close codes after the upgrade: 1008 (auth, concurrency), 3005 to
 //!   3009, and the legacy v2 4xxx codes the SDKs still map ([`Dialect::close_error`]).
 //!
-//! Facts and sources: `shared/research/providers.md` §2. This file does not open sockets.
+//! Facts and sources: `docs/providers.md`, "AssemblyAI". This file does not open sockets.
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
-//! AssemblyAI dialect tests, with the exact JSON from `shared/research/providers.md` §2.
+//! AssemblyAI dialect tests, with the exact JSON the providers' docs and SDKs show
+//! (`docs/providers.md`, "AssemblyAI").
 
 use super::*;
 use crate::provider::error::kind_of;

@@ -10,7 +10,7 @@
 //! - Failures: HTTP 4xx at the upgrade ([`Dialect::handshake_error`]), and close codes
 //!   1008 `DATA-0000`, 1011 `NET-0000`/`NET-0001` ([`Dialect::close_error`]).
 //!
-//! Facts and sources: `shared/research/providers.md` §1. This file does not open sockets.
+//! Facts and sources: `docs/providers.md`, "Deepgram". This file does not open sockets.
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
-//! Deepgram dialect tests, with the exact JSON from `shared/research/providers.md` §1.
+//! Deepgram dialect tests, with the exact JSON the provider's docs and SDKs show
+//! (`docs/providers.md`, "Deepgram").
 
 use super::*;
 use crate::provider::error::kind_of;

@@ -9,12 +9,14 @@
 //! Dialects: `echo` (the local echo socket; binary frames come back as they went),
 //! [`deepgram`] and [`assemblyai`]. Credentials ([`ApiKey`]) never print their value;
 //! provider failures are one [`ProviderError`] with a typed [`ProviderErrorKind`].
+//! `token` (feature `tokens`, on by default) mints temporary tokens over HTTPS.
 
 pub mod assemblyai;
 pub mod credential;
 pub mod deepgram;
 pub mod error;
 mod hosted;
+#[cfg(feature = "tokens")]
 pub mod token;
 mod wire;
 

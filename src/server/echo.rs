@@ -11,19 +11,18 @@
 //!   1009; a client that goes quiet past [`EchoConfig::idle_timeout`] gets 1008; a
 //!   client that vanishes mid-frame is just dropped. Each is logged, and the other
 //!   connections carry on;
-//! - on shutdown it stops accepting, sends every client a 1001 (going away) close and
-//!   waits up to [`EchoConfig::close_timeout`] for them to finish.
+//! - it runs on the shared accept loop ([`super::accept`]): a handshake timeout, a
+//!   connection limit, and on shutdown a 1001 (going away) close to every client with a
+//!   bounded wait for them to finish.
 //!
 //! It has no opinion on what the frames hold and never initiates anything but a close.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -31,15 +30,19 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{Instrument, debug, info, warn};
 
+use super::accept::{self, Limits, Stop};
+
 /// How the echo socket treats its clients. See each setter for the default and the
 /// trade-off.
 ///
 /// ```
 /// use std::time::Duration;
+/// use sttbench::server::Limits;
 /// use sttbench::server::echo::EchoConfig;
 /// let config = EchoConfig::default()
 ///     .max_message_size(64 * 1024)
-///     .idle_timeout(Some(Duration::from_secs(10)));
+///     .idle_timeout(Some(Duration::from_secs(10)))
+///     .limits(Limits::default().handshake_timeout(Duration::from_secs(2)));
 /// assert_eq!(config.get_max_message_size(), 64 * 1024);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,8 +51,8 @@ pub struct EchoConfig {
     max_message_size: usize,
     read_buffer_size: usize,
     idle_timeout: Option<Duration>,
-    handshake_timeout: Duration,
     close_timeout: Duration,
+    limits: Limits,
 }
 
 impl Default for EchoConfig {
@@ -58,8 +61,8 @@ impl Default for EchoConfig {
             max_message_size: 1 << 20,
             read_buffer_size: 8 * 1024,
             idle_timeout: None,
-            handshake_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(1),
+            limits: Limits::default(),
         }
     }
 }
@@ -75,8 +78,8 @@ impl EchoConfig {
 
     /// Read buffer per connection, in bytes. Default 8 KiB: tungstenite zero-fills the
     /// whole buffer before every read, and at its 128 KiB default that memset was a
-    /// quarter of a small-frame round trip (`research/perf-anchors.md` §B.1). Larger
-    /// helps only for messages of tens of KiB.
+    /// quarter of a small-frame round trip (`docs/performance.md`, "Read buffers").
+    /// Larger helps only for messages of tens of KiB.
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
         self.read_buffer_size = bytes;
         self
@@ -90,17 +93,16 @@ impl EchoConfig {
         self
     }
 
-    /// Drop a connection that has not completed the WebSocket handshake in this time.
-    /// Default 10 s.
-    pub fn handshake_timeout(mut self, limit: Duration) -> Self {
-        self.handshake_timeout = limit;
+    /// How long a close the server sends waits for the client's answer. Default 1 s.
+    pub fn close_timeout(mut self, limit: Duration) -> Self {
+        self.close_timeout = limit;
         self
     }
 
-    /// How long a close the server sends waits for the client's answer, and how long
-    /// shutdown waits for connections to finish before dropping them. Default 1 s.
-    pub fn close_timeout(mut self, limit: Duration) -> Self {
-        self.close_timeout = limit;
+    /// Handshake timeout, connection limit and shutdown drain; default
+    /// [`Limits::default`].
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -119,88 +121,41 @@ impl EchoConfig {
 }
 
 /// Serves echo connections on `listener` until `shutdown` completes, then closes every
-/// connection (1001) and returns once they are done or [`EchoConfig::close_timeout`] has
-/// passed. Start it with [`super::spawn`]: `spawn(listener, |l, s| echo::run(l, config, s))`.
+/// connection (1001) and returns once they are done or the drain timeout
+/// ([`Limits::drain_timeout`]) has passed. [`start`] runs it on a loopback port.
 pub async fn run(listener: TcpListener, config: EchoConfig, shutdown: impl Future) {
-    let (stop_tx, stop_rx) = watch::channel(());
-    let mut connections = JoinSet::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    // Echoes are small and latency-bound: never wait for a full segment.
-                    if let Err(e) = stream.set_nodelay(true) {
-                        warn!(%peer, "cannot set TCP_NODELAY: {e}");
-                    }
-                    let mut stop = stop_rx.clone();
-                    let serve = serve(stream, config, async move { stop.changed().await });
-                    connections.spawn(serve.instrument(tracing::info_span!("echo", %peer)));
-                }
-                // Per-connection failures (the client reset before we accepted) and
-                // resource limits (EMFILE) both show up here; neither should end the
-                // server. A short pause keeps an exhausted process from spinning.
-                Err(e) => {
-                    warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            },
-            Some(done) = connections.join_next(), if !connections.is_empty() => {
-                if let Err(e) = done {
-                    warn!("an echo connection task failed: {e}");
-                }
-            }
-        }
-    }
-    drop(listener);
-    // `send` only fails when no connection is listening, which is fine.
-    let _ = stop_tx.send(());
-    let deadline = Instant::now() + config.close_timeout;
-    while !connections.is_empty() {
-        match tokio::time::timeout_at(deadline, connections.join_next()).await {
-            Ok(_) => {}
-            Err(_) => {
-                info!("{} connection(s) did not close in time; dropping them", connections.len());
-                connections.shutdown().await;
-            }
-        }
-    }
+    let handler = move |stream, _peer, stop| serve(stream, config, stop);
+    accept::serve(listener, config.limits, shutdown, handler)
+        .instrument(tracing::info_span!("echo"))
+        .await;
 }
 
-/// Serves one connection: the WebSocket handshake, then [`echo_frames`].
-pub async fn serve<S>(stream: S, config: EchoConfig, shutdown: impl Future)
+/// Serves one connection: the WebSocket handshake, bounded by the handshake timeout,
+/// then [`echo_frames`] until the client leaves or `stop` fires.
+pub async fn serve<S>(stream: S, config: EchoConfig, mut stop: Stop)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let handshake =
+    let upgrade =
         tokio_tungstenite::accept_async_with_config(stream, Some(config.websocket_config()));
-    let mut shutdown = std::pin::pin!(shutdown);
-    let ws = tokio::select! {
-        accepted = timeout(config.handshake_timeout, handshake) => match accepted {
-            Ok(Ok(ws)) => ws,
-            Ok(Err(e)) => {
-                debug!("handshake failed: {e}");
-                return;
-            }
-            Err(_) => {
-                info!("no handshake within {:?}; dropped", config.handshake_timeout);
-                return;
-            }
-        },
-        _ = &mut shutdown => return,
+    let limit = config.limits.get_handshake_timeout();
+    let Some(ws) = accept::handshake("WebSocket", limit, &mut stop, upgrade).await else {
+        return;
     };
-    echo_frames(ws, config, shutdown).await;
+    echo_frames(ws, config, stop).await;
 }
 
 /// Echoes frames on an established WebSocket until the client closes, breaks the
 /// protocol, idles out or `shutdown` completes. Public so that in-memory benches can
 /// run it over a `tokio::io::duplex` pipe with no handshake.
-pub async fn echo_frames<S>(mut ws: WebSocketStream<S>, config: EchoConfig, shutdown: impl Future)
-where
+pub async fn echo_frames<S>(
+    mut ws: WebSocketStream<S>,
+    config: EchoConfig,
+    shutdown: impl IntoFuture,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = std::pin::pin!(shutdown.into_future());
     // With no idle timeout the timer is never polled (the select branch is disabled),
     // so it costs nothing per frame.
     let idle_limit = config.idle_timeout.unwrap_or(Duration::MAX);

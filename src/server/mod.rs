@@ -1,17 +1,21 @@
 //! Local peers, so every bench and test runs offline: the echo socket, the mock
 //! providers and the network-impairment proxy.
 //!
-//! Every server has the same shape, after mini-redis: an async `run(listener, shutdown)`
-//! that serves until the `shutdown` future completes, and a [`ServerHandle`] that
-//! tests, benches and the CLI get from [`spawn`]: the bound address, a way to stop the
-//! server, and its task to join. Servers bind whatever listener they are given; tests
-//! and benches give them `127.0.0.1:0`.
+//! Every server has the same shape, after mini-redis: an async
+//! `run(listener, config, shutdown)` that serves until the `shutdown` future completes,
+//! on the one accept loop in [`accept`] (handshake timeout, connection limit, bounded
+//! drain), and a `start(config)` that binds `127.0.0.1:0` and returns a [`ServerHandle`]:
+//! the bound address, a way to stop the server, and its task to join. Tests, benches and
+//! the CLI all take that path.
 //!
 //! Servers never decide anything the client does.
 
+pub mod accept;
 pub mod echo;
 pub mod mock;
 pub mod shaper;
+
+pub use accept::{Limits, Stop};
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,6 +31,8 @@ use tokio::task::JoinHandle;
 #[derive(Debug)]
 pub struct ServerHandle {
     addr: SocketAddr,
+    /// Whether the server speaks TLS (`wss://`).
+    tls: bool,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -37,9 +43,11 @@ impl ServerHandle {
         self.addr
     }
 
-    /// `ws://<addr>`: the URL a client connects to.
+    /// `ws://<addr>`, or `wss://<addr>` for a server that speaks TLS: the URL a client
+    /// connects to.
     pub fn ws_url(&self) -> String {
-        format!("ws://{}", self.addr)
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Asks the server to stop accepting and to close its connections, and waits until
@@ -70,7 +78,8 @@ pub async fn bind_loopback() -> std::io::Result<TcpListener> {
 /// Spawns `run(listener, shutdown)` on the current runtime and returns its handle.
 ///
 /// `run` is one of the servers' `run` functions, partially applied to its configuration:
-/// `spawn(listener, |l, s| echo::run(l, config, s))`.
+/// `spawn(listener, |l, s| echo::run(l, config, s))`. The servers' own `start` functions
+/// do this on a loopback port; call `spawn` for another listener.
 ///
 /// # Errors
 ///
@@ -83,7 +92,7 @@ where
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(run(listener, rx));
-    Ok(ServerHandle { addr, shutdown: Some(tx), task: Some(task) })
+    Ok(ServerHandle { addr, tls: false, shutdown: Some(tx), task: Some(task) })
 }
 
 impl Drop for ServerHandle {

@@ -160,7 +160,7 @@ impl SessionConfig {
     /// providers need. Give a config to trust a private CA or the mock's self-signed
     /// certificate ([`trust_pem`](super::trust_pem) reads either from a PEM file;
     /// [`SelfSigned::client_config`](crate::server::mock::tls::SelfSigned::client_config)
-    /// makes one in memory), or to present a client certificate; it replaces the default roots rather than
+    /// makes one in memory, feature `mock-tls`), or to present a client certificate; it replaces the default roots rather than
     /// adding to them. Shared, not copied: sessions on one config also share its TLS
     /// session cache, so a reconnect may resume instead of doing a full handshake.
     /// `ws://` ignores it.

@@ -259,7 +259,16 @@ where
             return None;
         }
         let now = Instant::now();
-        let item = if let Some((times, chunk)) = self.feed.pop(now) {
+        // A probe goes ahead of the audio: it is a few bytes, and it is only wanted when the
+        // server has been silent for half the stall window.
+        // Nothing may follow a close frame (the dialects without a close-stream message);
+        // after a close-stream message the server still answers pings.
+        let may_probe = !self.feed.sealed()
+            && (!self.facts.close_sent || self.sender.dialect().close_stream().is_some());
+        let item = if self.probe_wanted && may_probe {
+            self.probe_wanted = false;
+            Outgoing::Probe
+        } else if let Some((times, chunk)) = self.feed.pop(now) {
             Outgoing::Audio(times, chunk)
         } else if !self.facts.close_sent
             && self.phase != Phase::Closing
@@ -268,8 +277,6 @@ where
             self.facts.all_sent = self.stop_deadline.is_none();
             self.phase = Phase::Closing;
             Outgoing::Close
-        } else if std::mem::take(&mut self.probe_wanted) && !self.feed.sealed() {
-            Outgoing::Probe
         } else {
             return None;
         };
@@ -441,7 +448,12 @@ where
         }
         match verdict {
             Verdict::Quiet => {}
-            Verdict::Probe => self.probe_wanted = true,
+            Verdict::Probe => {
+                // Counted as probed now, so the watchdog's next look is the stall, not this
+                // probe again while the writer finishes what it is writing.
+                self.probe_wanted = true;
+                self.watchdog.probed();
+            }
             Verdict::Stalled(stall) => {
                 tracing::warn!(provider = self.provider, "{stall}");
                 observer.stalled(&stall);

@@ -37,9 +37,12 @@ pub(crate) struct Watchdog {
     window: Option<Duration>,
     /// When the server last sent anything.
     heard: Instant,
-    /// The first write since the server last spoke, and the audio sent by then.
+    /// Since when the server has owed an answer, and the audio sent by then: the first
+    /// write it has not caught up with.
     owed: Option<(Instant, Duration)>,
-    /// A probe has gone out since then.
+    /// The last write, and the audio sent by then.
+    last_write: Option<(Instant, Duration)>,
+    /// A probe has gone out since the server last spoke.
     probed: bool,
     /// The audio the server has answered up to: the end of its last transcript, or of the
     /// last chunk it echoed.
@@ -48,12 +51,20 @@ pub(crate) struct Watchdog {
 
 impl Watchdog {
     pub(crate) fn new(window: Option<Duration>, opened: Instant) -> Self {
-        Watchdog { window, heard: opened, owed: None, probed: false, answered: Duration::ZERO }
+        Watchdog {
+            window,
+            heard: opened,
+            owed: None,
+            last_write: None,
+            probed: false,
+            answered: Duration::ZERO,
+        }
     }
 
     /// Something went out at `at`, with `audio_sent` written by then.
     pub(crate) fn wrote(&mut self, at: Instant, audio_sent: Duration) {
         self.owed.get_or_insert((at, audio_sent));
+        self.last_write = Some((at, audio_sent));
     }
 
     /// A probe went out.
@@ -62,15 +73,32 @@ impl Watchdog {
     }
 
     /// The server spoke at `at`; `answered` is the audio its message covers, if it says.
+    ///
+    /// It has caught up, and owes nothing, only once it has spoken after the last write
+    /// and its answers reach the audio written by then: a reply to the first second of
+    /// a stream written whole in a millisecond says nothing about the other seconds.
+    /// A server that cannot cover the audio (trailing silence no transcript reaches) stays
+    /// owing, and is probed whenever it is silent for half the window; its pongs keep it
+    /// from being called stalled.
     pub(crate) fn heard(&mut self, at: Instant, answered: Option<Duration>) {
-        self.heard = self.heard.max(at);
+        if at > self.heard {
+            self.heard = at;
+            self.probed = false;
+        }
         if let Some(answered) = answered {
             self.answered = self.answered.max(answered);
         }
-        if self.owed.is_some_and(|(since, _)| self.heard >= since) {
+        let caught_up = self
+            .last_write
+            .is_none_or(|(wrote, audio)| self.heard >= wrote && self.answered >= audio);
+        if caught_up {
             self.owed = None;
-            self.probed = false;
         }
+    }
+
+    /// Since when the server has been silent while owing an answer, if it owes one.
+    fn silent_since(&self) -> Option<Instant> {
+        self.owed.map(|(since, _)| since.max(self.heard))
     }
 
     /// When the watchdog next needs a look, given a write pending `since`.
@@ -79,7 +107,7 @@ impl Watchdog {
         let blocked = writing_since.map(|since| since + window);
         // Half the window of silence earns a probe; the whole window, a stall.
         let owed =
-            self.owed.map(|(since, _)| since + if self.probed { window } else { window / 2 });
+            self.silent_since().map(|since| since + if self.probed { window } else { window / 2 });
         blocked.into_iter().chain(owed).min()
     }
 
@@ -102,12 +130,12 @@ impl Watchdog {
         if let Some(since) = writing_since.filter(|&since| now >= since + window) {
             return Verdict::Stalled(stall(StallKind::NotReading, now - since, audio_sent));
         }
-        match self.owed {
-            Some((since, audio)) if now >= since + window => {
-                let silent = now.saturating_duration_since(self.heard);
-                Verdict::Stalled(stall(StallKind::NotAnswering, silent, audio))
+        match (self.owed, self.silent_since()) {
+            (Some((_, audio)), Some(silent)) if now >= silent + window => {
+                let waited = now.saturating_duration_since(self.heard);
+                Verdict::Stalled(stall(StallKind::NotAnswering, waited, audio))
             }
-            Some((since, _)) if now >= since + window / 2 && !self.probed => Verdict::Probe,
+            (_, Some(silent)) if now >= silent + window / 2 && !self.probed => Verdict::Probe,
             _ => Verdict::Quiet,
         }
     }
@@ -157,6 +185,31 @@ mod tests {
         assert_eq!(dog.check(t0 + s(5), None, s(5), Phase::Streaming), Verdict::Quiet);
         assert_eq!(dog.answered, Duration::from_millis(900));
         assert_eq!(dog.unanswered(t0 + s(5), Phase::Closing), None);
+    }
+
+    #[test]
+    fn an_answer_to_early_audio_does_not_cover_what_was_written_after_it() {
+        // An unpaced stream: 5 s of audio and the close written within a millisecond;
+        // the server answers the first second late (a loaded machine), then stops.
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut dog = Watchdog::new(Some(s(1)), t0);
+        dog.wrote(t0, ms(100));
+        dog.wrote(t0 + ms(1), s(5));
+        dog.heard(t0 + ms(300), Some(s(1)));
+        assert_eq!(dog.deadline(None), Some(t0 + ms(800)), "still owed: probe after 500 ms");
+        assert_eq!(dog.check(t0 + ms(800), None, s(5), Phase::Closing), Verdict::Probe);
+        dog.probed();
+        let Verdict::Stalled(stall) = dog.check(t0 + ms(1_300), None, s(5), Phase::Closing) else {
+            panic!("no stall")
+        };
+        assert_eq!(
+            (stall.kind, stall.waited, stall.answered),
+            (StallKind::NotAnswering, s(1), s(1))
+        );
+        // Answers that reach everything written clear the debt.
+        dog.heard(t0 + ms(1_200), Some(s(5)));
+        assert_eq!(dog.deadline(None), None);
     }
 
     #[test]

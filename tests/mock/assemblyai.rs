@@ -1,20 +1,15 @@
 //! The AssemblyAI mock: Begin, turns, Terminate, auth closes, the chunk rule, bad
-//! messages, formatted turns, and the `wss://` mode.
+//! messages and formatted turns.
 
 use std::time::Duration;
 
-use sttbench::encode::AudioFormat;
 use sttbench::provider::assemblyai::{AssemblyAi, AssemblyAiConfig};
 use sttbench::provider::error::kind_of;
 use sttbench::provider::{ApiKey, Credential, Dialect, Event, ProviderErrorKind};
-use sttbench::server::mock::tls::SelfSigned;
 use sttbench::server::mock::{Fault, MockConfig, MockProvider};
-use tokio::net::TcpStream;
-use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{Connector, client_async_tls_with_config};
 
-use crate::client::{Client, STEP, finals, speech_chunks, start, tone, transcripts};
+use crate::client::{Client, finals, speech_chunks, start, tone, transcripts};
 
 fn config(key: &str) -> AssemblyAiConfig {
     AssemblyAiConfig::default().credential(Credential::Key(ApiKey::new(key)))
@@ -53,7 +48,10 @@ async fn speech_gives_begin_turns_termination_and_1000() {
     client.close_stream().await;
     let events = client.events_until_closed("speech session").await;
     assert!(transcripts(&events).any(|t| !t.is_final && !t.text.is_empty()), "{events:?}");
-    assert_eq!(finals(&events), ["the quick brown fox jumps over the lazy dog", "call me back at"]);
+    assert_eq!(
+        finals(&events),
+        ["the quick brown fox jumps over the lazy dog", "call me back at five"]
+    );
     let turns: Vec<_> = transcripts(&events).filter(|t| t.is_final).map(|t| t.turn).collect();
     assert_eq!(turns, [Some(0), Some(1)]);
     let n = events.len();
@@ -165,23 +163,4 @@ async fn bad_text_frames_close_3006() {
         assert_closed_as(&client, &events, 3006, ProviderErrorKind::InvalidMessage);
         server.shutdown().await;
     }
-}
-
-/// The `wss://` mode: tokio-tungstenite's rustls connector, trusting only the generated
-/// certificate, gets `Begin` over TLS.
-#[tokio::test]
-async fn tls_mode_serves_wss_with_the_generated_certificate() {
-    let cert = SelfSigned::generate().expect("certificate");
-    let server = start(mock().tls(Some(cert.server_config().unwrap()))).await;
-    let url = format!("wss://localhost:{}", server.addr().port());
-    let request = dialect("k").request(&url, AudioFormat::PIPELINE).unwrap();
-    let tcp = TcpStream::connect(server.addr()).await.unwrap();
-    // The connector a session uses for wss://, here trusting only the mock's certificate.
-    let connector = Connector::Rustls(cert.client_config().unwrap());
-    let handshake = client_async_tls_with_config(request, tcp, None, Some(connector));
-    let (ws, _) = timeout(STEP, handshake).await.expect("hung").expect("TLS upgrade");
-    let mut client = Client { ws, dialect: dialect("k") };
-    let begin = client.next_event("Begin over TLS").await.expect("open");
-    assert!(matches!(begin, Event::Metadata { session_id: Some(_), .. }), "{begin:?}");
-    server.shutdown().await;
 }

@@ -9,8 +9,8 @@ use futures_util::{SinkExt, StreamExt};
 use sttbench::encode::{AudioFormat, ChunkEncoder};
 use sttbench::provider::deepgram::DeepgramConfig;
 use sttbench::provider::{Dialect, Event, Transcript};
+use sttbench::server::ServerHandle;
 use sttbench::server::mock::{self, MockConfig};
-use sttbench::server::{self, ServerHandle};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -27,8 +27,7 @@ const MAX_EVENTS: usize = 10_000;
 
 /// Starts a mock on a loopback port.
 pub async fn start(config: MockConfig) -> ServerHandle {
-    let listener = server::bind_loopback().await.expect("bind 127.0.0.1:0");
-    server::spawn(listener, |l, s| mock::run(l, config, s)).expect("spawn the mock")
+    mock::start(config).await.expect("start the mock on 127.0.0.1:0")
 }
 
 /// Deepgram settings the tests use: interim results on, 300 ms endpointing.

@@ -24,10 +24,10 @@ fn mock() -> MockConfig {
     MockConfig::new(MockProvider::Deepgram)
 }
 
-/// What the energy detector makes of the fixture: the script up to "at", split at the
-/// full stop; "five" is too short a voiced run after "at" to be its own word.
+/// What the mock hears in the fixture: its two sentences, one final each (the pause after
+/// each completes its sentence), unpunctuated without `smart_format`.
 const FIXTURE_FINALS: [&str; 2] =
-    ["the quick brown fox jumps over the lazy dog", "call me back at"];
+    ["the quick brown fox jumps over the lazy dog", "call me back at five"];
 
 /// The speech fixture, streamed and closed with CloseStream: partials come before the
 /// finals, the finals spell the script in order, and the stream ends with `Metadata`

@@ -7,6 +7,9 @@
 mod assemblyai;
 mod client;
 mod deepgram;
+mod faults;
+#[cfg(feature = "mock-tls")]
+mod tls;
 
 use client::{Client, speech_chunks, start};
 use sttbench::provider::assemblyai::{AssemblyAi, AssemblyAiConfig};

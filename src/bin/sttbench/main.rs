@@ -69,12 +69,24 @@ fn main() {
         !(*meta.level() == tracing::Level::TRACE
             && meta.target().starts_with("tungstenite::handshake::client"))
     });
+    let cli = Cli::parse();
+    // The local peers log each connection and each fault as it fires at INFO: shown unless
+    // RUST_LOG says otherwise. Every other command prints only errors by default.
+    let default_level = match cli.command {
+        Command::Echo(_) | Command::Mock(_) => "sttbench=info",
+        _ => "error",
+    };
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(default_level.parse().expect("a valid directive"))
+        .from_env_lossy();
+    // Colours for a terminal only: logs piped to a file or a test stay plain text.
     let logs = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
-        .with_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_filter(filter)
         .with_filter(no_raw_handshake);
     tracing_subscriber::registry().with(logs).init();
-    let status = match try_main(Cli::parse().command) {
+    let status = match try_main(cli.command) {
         Ok(status) => status,
         Err(e) => {
             eprintln!("error: {e}");

@@ -1,11 +1,17 @@
-//! `sttbench echo` and `sttbench mock`: the local peers, served until Ctrl-C.
+//! `sttbench echo` and `sttbench mock`: the local peers, served until Ctrl-C or SIGTERM.
+//!
+//! Both bind first (an address in use is an error naming it), then install their signal
+//! handlers, and only then print the address: a script that reads the address and
+//! signals at once gets a clean shutdown, never a death by signal.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use sttbench::server::echo::{self, EchoConfig};
 use sttbench::server::mock::{self, Fault, MockConfig, MockProvider, tls::SelfSigned};
+use tokio::net::TcpListener;
 
 use crate::{Outcome, runtime};
 
@@ -36,28 +42,35 @@ pub(crate) struct MockArgs {
     #[arg(long, default_value_t = 0)]
     delay_ms: u64,
     /// A fault to inject: reject-auth, close=CODE@WHEN, idle=DURATION, chunk-duration,
-    /// stall@WHEN or drop@WHEN (WHEN: 500ms, 2s or 64000b).
+    /// stall@WHEN or drop@WHEN. WHEN is audio received (2s, 500ms), audio bytes received
+    /// (64000b) or wall-clock time after the handshake (wall:2s).
     #[arg(long)]
     fault: Option<Fault>,
+    /// Show the fault on the first N connections only; later ones are served normally
+    /// (e.g. drop twice, then let a reconnecting client finish).
+    #[arg(long, value_name = "N", requires = "fault")]
+    fault_connections: Option<u64>,
 }
 
 pub(crate) fn echo(args: EchoArgs) -> Outcome {
     let EchoArgs { listen, max_message_bytes } = args;
     runtime()?.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
-            format!("cannot listen on {listen}: {e}; pass --listen 127.0.0.1:0 for any free port")
-        })?;
+        let listener = bind(listen).await?;
+        let stop = shutdown_signal()?;
         println!("echo socket on ws://{} (Ctrl-C to stop)", listener.local_addr()?);
         let config = EchoConfig::default().max_message_size(max_message_bytes);
-        echo::run(listener, config, tokio::signal::ctrl_c()).await;
+        echo::run(listener, config, stop).await;
         println!("echo socket stopped");
         Ok(0)
     })
 }
 
 pub(crate) fn mock(args: MockArgs) -> Outcome {
-    let MockArgs { provider, listen, tls, cert_out, delay_ms, fault } = args;
-    let mut config = MockConfig::new(provider).delay(Duration::from_millis(delay_ms)).fault(fault);
+    let MockArgs { provider, listen, tls, cert_out, delay_ms, fault, fault_connections } = args;
+    let mut config = MockConfig::new(provider)
+        .delay(Duration::from_millis(delay_ms))
+        .fault(fault)
+        .fault_connections(fault_connections);
     let mut scheme = "ws";
     if tls {
         let cert = SelfSigned::generate()?;
@@ -67,13 +80,47 @@ pub(crate) fn mock(args: MockArgs) -> Outcome {
         config = config.tls(Some(cert.server_config()?));
         scheme = "wss";
     }
+    // The address stays the last word of the line: scripts cut it from there.
+    let fault = config.fault_summary().map(|f| format!(" (fault {f})")).unwrap_or_default();
     runtime()?.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        let server = sttbench::server::spawn(listener, |l, s| mock::run(l, config, s))?;
-        println!("{provider} mock listening on {scheme}://{}", server.addr());
-        tokio::signal::ctrl_c().await?;
-        server.shutdown().await;
-        Ok::<_, std::io::Error>(())
-    })?;
-    Ok(0)
+        let listener = bind(listen).await?;
+        let stop = shutdown_signal()?;
+        let addr = listener.local_addr()?;
+        println!("{provider} mock{fault} listening on {scheme}://{addr}");
+        mock::run(listener, config, stop).await;
+        println!("{provider} mock stopped");
+        Ok(0)
+    })
+}
+
+/// Binds `listen`, or says which address could not be bound and what to do.
+async fn bind(listen: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(listen).await.map_err(|e| {
+        format!("cannot listen on {listen}: {e}; pass --listen 127.0.0.1:0 for any free port")
+    })
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled (as `tokio::signal::ctrl_c` would), so a
+/// signal that arrives right after the address is printed is already ours.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+/// Completes on Ctrl-C. Elsewhere than Unix the handler is installed on first poll,
+/// which the server's loop does at once.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

@@ -4,22 +4,20 @@
 //! `UpdateConfiguration`, `KeepAlive`, `Terminate`; and its closes: 1008 for bad auth
 //! after the upgrade, 3007 for chunks outside 50–1000 ms, 3006 for bad text frames.
 //!
-//! Wire facts: `shared/research/providers.md` §2 (the mock checklist is §2.9). Timing and
-//! faults are `conn.rs`'s; words come from `transcribe.rs`.
+//! Wire facts: `docs/providers.md`, "AssemblyAI". Timing and faults are `conn.rs`'s; words
+//! come from `transcribe.rs`.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::watch;
 use tokio::time::Instant;
-use tokio_tungstenite::accept_hdr_async;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{self, StatusCode, header};
 
 use super::conn::{self, Outbox, Session};
 use super::transcribe::{Output, Span, Transcriber};
-use super::{Fault, MockConfig, flag, param, query_pairs};
+use super::{Fault, MockConfig, Stop, Upgrade, fault, flag, param, query_pairs};
 
 /// Documented `min_turn_silence` default: the silence that ends a confident turn. The
 /// mock is always confident, so this is its endpoint.
@@ -36,35 +34,34 @@ struct Params {
     endpoint: Duration,
 }
 
+/// Upgrades one connection and serves it; a bad credential is a 1008 close after the
+/// upgrade, as AssemblyAI does.
 #[expect(
     clippy::result_large_err,
-    reason = "ErrorResponse is tungstenite's handshake callback contract; it is built once per rejected connection"
+    reason = "ErrorResponse is tungstenite's handshake callback contract; it is built once per refused connection"
 )]
-pub(super) async fn serve<S>(stream: S, config: &MockConfig, stop: watch::Receiver<bool>)
+pub(super) async fn serve<S>(stream: S, upgrade: Upgrade<'_>, mut stop: Stop)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut params = None;
-    let callback = |request: &Request, response: Response| {
-        params = Some(handshake(config, request)?);
-        Ok(response)
+    let config = upgrade.config();
+    let answer = |fault: Option<&Fault>, request: &Request, response: Response| {
+        Ok((response, handshake(config, fault, request)?))
     };
-    let ws = match accept_hdr_async(stream, callback).await {
-        Ok(ws) => ws,
-        Err(e) => return tracing::debug!("mock assemblyai: handshake ended: {e}"),
+    let Some((ws, params, fault)) = upgrade.accept(stream, &mut stop, answer).await else {
+        return;
     };
-    let Some(params) = params else { return };
     let mut transcriber = config.transcriber.clone();
     transcriber.endpoint = params.endpoint;
     let session = AssemblyAi {
         transcriber: Transcriber::new(transcriber, params.sample_rate, 1),
         params,
         opened: Instant::now(),
-        fail_first_chunk: config.fault == Some(Fault::ChunkDuration),
+        fail_first_chunk: fault == Some(Fault::ChunkDuration),
         turn_order: 0,
         outputs: Vec::new(),
     };
-    conn::drive(ws, session, config.delay, config.fault.clone(), stop).await;
+    conn::drive(ws, session, config.delay, fault, stop).await;
 }
 
 /// Reads the query and the credential. Auth failures still upgrade, as AssemblyAI does:
@@ -73,7 +70,11 @@ where
     clippy::result_large_err,
     reason = "ErrorResponse is tungstenite's handshake callback contract; it is built once per rejected connection"
 )]
-fn handshake(config: &MockConfig, request: &Request) -> Result<Params, ErrorResponse> {
+fn handshake(
+    config: &MockConfig,
+    fault: Option<&Fault>,
+    request: &Request,
+) -> Result<Params, ErrorResponse> {
     if request.uri().path() != "/v3/ws" {
         let mut response = http::Response::new(Some("Not Found".to_string()));
         *response.status_mut() = StatusCode::NOT_FOUND;
@@ -84,7 +85,9 @@ fn handshake(config: &MockConfig, request: &Request) -> Result<Params, ErrorResp
     let credential = header.or_else(|| param(&q, "token"));
     let auth_failure = match credential {
         None => Some("Unauthorized Connection: Missing Authorization header"),
-        Some(c) if !config.accepts(Some(c)) => Some("Unauthorized Connection: Invalid API key"),
+        Some(c) if !super::accepts(config, fault, Some(c)) => {
+            Some("Unauthorized Connection: Invalid API key")
+        }
         Some(_) => None,
     };
     let ms = |key| param(&q, key).and_then(|v| v.parse().ok()).map(Duration::from_millis);
@@ -155,10 +158,16 @@ impl Session for AssemblyAi {
     }
 
     fn binary(&mut self, data: &[u8], out: &mut Outbox) {
-        let bytes_per_second = u64::from(self.params.sample_rate) * 2;
-        let ms = data.len() as u64 * 1000 / bytes_per_second.max(1);
-        let micros = data.len() as u64 * 1_000_000 / bytes_per_second.max(1);
-        if self.fail_first_chunk || !(50_000..=1_000_000).contains(&micros) {
+        let duration = conn::audio_time(data.len() as u64, self.bytes_per_second());
+        let ms = duration.as_millis() as u64;
+        if self.fail_first_chunk {
+            tracing::info!(
+                "fault chunk-duration fired: the first chunk ({ms} ms) refused with 3007"
+            );
+            let rule = "AssemblyAI accepts 50 to 1000 ms";
+            return out.close(3007, fault::chunk_duration_reason(ms, rule));
+        }
+        if !(Duration::from_millis(50)..=Duration::from_secs(1)).contains(&duration) {
             return out.close(
                 3007,
                 format!("Input duration violation: {ms} ms. Expected between 50 and 1000 ms"),
@@ -184,7 +193,7 @@ impl Session for AssemblyAi {
                 }
             }
             Some("Terminate") => {
-                self.transcriber.flush(&mut self.outputs);
+                self.transcriber.finish(&mut self.outputs);
                 self.emit(out);
                 out.json(json!({"type": "Termination",
                     "audio_duration_seconds": self.transcriber.position().as_secs(),
@@ -205,6 +214,10 @@ impl Session for AssemblyAi {
     /// the 3 h limit. `Fault::IdleTimeout` sets one.
     fn idle_timeout(&self) -> Option<Duration> {
         None
+    }
+
+    fn bytes_per_second(&self) -> u64 {
+        u64::from(self.params.sample_rate) * 2
     }
 
     fn close_reason(&self, code: u16) -> &'static str {

@@ -1,6 +1,7 @@
 //! One mock connection after the upgrade: reading frames, the processing delay, the idle
-//! timer, faults, and the close sequence. Protocol decisions are the dialect's
-//! ([`Session`]); this file owns the timing and the socket.
+//! timer, faults (fired by audio position, bytes or time, and logged), and the close
+//! sequence. Protocol decisions are the dialect's ([`Session`]); this file owns the
+//! timing and the socket.
 //!
 //! Everything waits on `tokio::time`, so tests can pause the clock and step through idle
 //! timeouts and delayed replies without sleeping.
@@ -10,13 +11,12 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
-use super::{Fault, Trigger};
+use super::{Fault, Stop, Trigger};
 
 /// How long the mock waits for the client's half of the close handshake before it drops
 /// the connection anyway; RFC 6455 leaves this to the server.
@@ -36,6 +36,8 @@ pub(super) trait Session: Send {
     fn idle_timeout(&self) -> Option<Duration>;
     /// The close the provider sends for `Fault::Close` with an empty reason.
     fn close_reason(&self, code: u16) -> &'static str;
+    /// Audio bytes per second of this session's format: what audio-time triggers count.
+    fn bytes_per_second(&self) -> u64;
 }
 
 /// Messages waiting for their processing delay, then the close that ends the session.
@@ -77,104 +79,117 @@ impl Outbox {
 }
 
 /// Serves one upgraded connection until it closes, the client leaves, a fault ends it, or
-/// `shutdown` fires.
+/// `stop` fires. `fault` is this connection's (see `MockConfig::fault_connections`).
 pub(super) async fn drive<S, D>(
     mut ws: WebSocketStream<S>,
     mut session: D,
     delay: Duration,
     fault: Option<Fault>,
-    mut shutdown: watch::Receiver<bool>,
+    mut stop: Stop,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
     D: Session,
 {
     let opened = Instant::now();
     let mut out = Outbox::new(delay);
-    let idle_window = match &fault {
+    let idle_fault = match &fault {
         Some(Fault::IdleTimeout(window)) => Some(*window),
-        _ => session.idle_timeout(),
-    };
-    let mut last_heard = opened;
-    let mut bytes: u64 = 0;
-    let at_time = |t: &Trigger| match t {
-        Trigger::Elapsed(d) => Some(opened + *d),
-        Trigger::Bytes(_) => None,
-    };
-    let fault_at = match &fault {
-        Some(Fault::Close { after, .. } | Fault::Stall(after) | Fault::Drop(after)) => {
-            at_time(after)
-        }
         _ => None,
     };
-    // Close, stall and drop fire once, at a time or a byte count; other faults are not
-    // triggered here.
-    let fault_armed =
-        matches!(&fault, Some(Fault::Close { .. } | Fault::Stall(_) | Fault::Drop(_)));
+    let idle_window = idle_fault.or_else(|| session.idle_timeout());
+    let mut last_heard = opened;
+    let bytes_per_second = session.bytes_per_second();
+    let mut bytes: u64 = 0;
+    // Close, stall and drop fire once, at an audio position, a byte count or a time;
+    // the other faults are the dialects' business.
+    let trigger = fault.as_ref().and_then(Fault::trigger);
+    let fire_at_bytes = trigger.and_then(|t| t.bytes(bytes_per_second));
+    let fire_at = match trigger {
+        Some(Trigger::Wall(after)) => Some(opened + after),
+        _ => None,
+    };
     session.open(&mut out);
-    loop {
-        let due = out.due();
-        let idle_at = idle_window.filter(|_| !out.closing).map(|w| last_heard + w);
-        let fired = tokio::select! {
-            biased;
-            _ = shutdown.changed() => {
-                let _ = ws.close(Some(CloseFrame { code: 1001.into(), reason: "server shutting down".into() })).await;
-                return;
+    'serve: loop {
+        // Replies already due go out before the next frame is read, with no timer in
+        // between: a zero-delay mock answers each frame at once, however fast frames come.
+        while out.due().is_some_and(|at| at <= Instant::now()) {
+            match send_next(&mut ws, &mut out).await {
+                Sent::More => {}
+                Sent::Closed => break 'serve,
+                Sent::Gone => return,
             }
-            _ = sleep_until(due.unwrap_or(opened)), if due.is_some() => {
-                let (_, message) = out.queue.pop_front().expect("due implies a queued message");
-                let is_close = message.is_close();
-                if ws.send(message).await.is_err() {
+        }
+        let mut fired = fire_at_bytes.is_some_and(|n| bytes >= n);
+        if !fired {
+            let due = out.due();
+            let idle_at = idle_window.filter(|_| !out.closing).map(|w| last_heard + w);
+            fired = tokio::select! {
+                biased;
+                () = stop.stopped() => {
+                    let _ = ws.close(Some(CloseFrame { code: 1001.into(), reason: "server shutting down".into() })).await;
                     return;
                 }
-                if is_close {
-                    break;
+                _ = sleep_until(due.unwrap_or(opened)), if due.is_some() => {
+                    match send_next(&mut ws, &mut out).await {
+                        Sent::More => false,
+                        Sent::Closed => break,
+                        Sent::Gone => return,
+                    }
                 }
-                false
-            }
-            _ = sleep_until(fault_at.unwrap_or(opened)), if fault_armed && fault_at.is_some() => true,
-            _ = sleep_until(idle_at.unwrap_or(opened)), if idle_at.is_some() => {
-                session.idle(&mut out);
-                last_heard = Instant::now();
-                false
-            }
-            frame = ws.next(), if !out.closing => match frame {
-                Some(Ok(Message::Binary(data))) => {
+                _ = sleep_until(fire_at.unwrap_or(opened)), if fire_at.is_some() => true,
+                _ = sleep_until(idle_at.unwrap_or(opened)), if idle_at.is_some() => {
+                    if let Some(window) = idle_fault {
+                        tracing::info!("fault idle={window:?} fired: nothing received for {window:?}");
+                    }
+                    session.idle(&mut out);
                     last_heard = Instant::now();
-                    bytes += data.len() as u64;
-                    session.binary(&data, &mut out);
-                    matches!(&fault, Some(Fault::Close { after: Trigger::Bytes(n), .. } | Fault::Stall(Trigger::Bytes(n)) | Fault::Drop(Trigger::Bytes(n))) if bytes >= *n)
-                }
-                Some(Ok(Message::Text(text))) => {
-                    last_heard = Instant::now();
-                    session.text(&text, &mut out);
                     false
                 }
-                // Pings are answered by tungstenite; a client close is answered on the
-                // next poll, which then ends the stream.
-                Some(Ok(_)) => false,
-                Some(Err(_)) | None => return,
-            },
-        };
+                frame = ws.next(), if !out.closing => match frame {
+                    Some(Ok(Message::Binary(data))) => {
+                        last_heard = Instant::now();
+                        bytes += data.len() as u64;
+                        session.binary(&data, &mut out);
+                        false
+                    }
+                    Some(Ok(Message::Text(text))) => {
+                        last_heard = Instant::now();
+                        session.text(&text, &mut out);
+                        false
+                    }
+                    // Pings are answered by tungstenite; a client close is answered on the
+                    // next poll, which then ends the stream.
+                    Some(Ok(_)) => false,
+                    Some(Err(_)) | None => return,
+                },
+            };
+        }
+        if !fired {
+            continue;
+        }
         // Every fault below ends the loop, so each fires at most once.
-        if fired && fault_armed {
-            match fault.as_ref().expect("fired implies a fault") {
-                Fault::Close { code, reason, .. } => {
-                    let reason =
-                        if reason.is_empty() { session.close_reason(*code) } else { reason };
-                    let reason = fit_reason(reason.to_string());
-                    let frame = CloseFrame { code: (*code).into(), reason: reason.into() };
-                    // A fault closes now, ahead of any delayed results.
-                    let _ = ws.send(Message::Close(Some(frame))).await;
-                    break;
-                }
-                Fault::Stall(_) => {
-                    // Hold the socket without reading it until the server stops.
-                    let _ = shutdown.changed().await;
-                    return;
-                }
-                // Dropping the stream closes the TCP connection with no close frame.
-                _ => return,
+        let fault = fault.as_ref().expect("only a fault fires");
+        let audio = audio_time(bytes, bytes_per_second);
+        tracing::info!(
+            "fault {fault} fired: {audio:?} of audio received ({bytes} bytes), {:.1?} after the handshake",
+            opened.elapsed()
+        );
+        match fault {
+            Fault::Close { code, reason, .. } => {
+                let reason = if reason.is_empty() { session.close_reason(*code) } else { reason };
+                let reason = fit_reason(reason.to_string());
+                let frame = CloseFrame { code: (*code).into(), reason: reason.into() };
+                // A fault closes now, ahead of any delayed results.
+                let _ = ws.send(Message::Close(Some(frame))).await;
+                break;
             }
+            Fault::Stall(_) => {
+                // Hold the socket without reading it until the server stops.
+                stop.stopped().await;
+                return;
+            }
+            // Dropping the stream closes the TCP connection with no close frame.
+            _ => return,
         }
     }
     // Our close frame is out: wait, bounded, for the client's, or for shutdown.
@@ -182,8 +197,38 @@ pub(super) async fn drive<S, D>(
         timeout(CLOSE_HANDSHAKE, async { while let Some(Ok(_)) = ws.next().await {} });
     tokio::select! {
         _ = client_close => {}
-        _ = shutdown.changed() => {}
+        () = stop.stopped() => {}
     }
+}
+
+/// What became of the connection after [`send_next`].
+enum Sent {
+    /// A message went out; the session goes on.
+    More,
+    /// Our close frame went out.
+    Closed,
+    /// The client is gone.
+    Gone,
+}
+
+/// Sends the first queued message.
+async fn send_next<S>(ws: &mut WebSocketStream<S>, out: &mut Outbox) -> Sent
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (_, message) = out.queue.pop_front().expect("only called with a message queued");
+    let is_close = message.is_close();
+    match ws.send(message).await {
+        Err(_) => Sent::Gone,
+        Ok(()) if is_close => Sent::Closed,
+        Ok(()) => Sent::More,
+    }
+}
+
+/// The audio duration of `bytes` at `bytes_per_second`, to the microsecond.
+pub(super) fn audio_time(bytes: u64, bytes_per_second: u64) -> Duration {
+    let micros = u128::from(bytes) * 1_000_000 / u128::from(bytes_per_second.max(1));
+    Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
 }
 
 /// `reason` cut at a character boundary to at most 123 bytes.
@@ -223,6 +268,13 @@ mod tests {
         let long = "é".repeat(100);
         let cut = fit_reason(long);
         assert!(cut.len() <= 123 && cut.chars().all(|c| c == 'é'), "{}", cut.len());
+    }
+
+    #[test]
+    fn audio_time_is_bytes_over_the_rate() {
+        assert_eq!(audio_time(64_000, 32_000), Duration::from_secs(2));
+        assert_eq!(audio_time(16, 32_000), Duration::from_micros(500));
+        assert_eq!(audio_time(5, 0), Duration::from_secs(5), "a zero rate cannot divide");
     }
 
     #[test]

@@ -2,21 +2,19 @@
 //! `SpeechStarted`/`UtteranceEnd` messages, `KeepAlive`/`Finalize`/`CloseStream`, the
 //! 10 s NET-0001 idle close, and DATA-0000 for audio it cannot decode.
 //!
-//! Wire facts: `shared/research/providers.md` §1 (the mock checklist is §1.7). Timing and
-//! faults are `conn.rs`'s; words come from `transcribe.rs`.
+//! Wire facts: `docs/providers.md`, "Deepgram". Timing and faults are `conn.rs`'s; words
+//! come from `transcribe.rs`.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::watch;
-use tokio_tungstenite::accept_hdr_async;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{self, HeaderValue, StatusCode, header};
 
 use super::conn::{self, Outbox, Session};
 use super::transcribe::{Cause, Output, Span, Transcriber};
-use super::{Fault, MockConfig, flag, param, query_pairs};
+use super::{Fault, MockConfig, Stop, Upgrade, fault, flag, param, query_pairs};
 
 /// Deepgram's NET-0001 close reason, as real clients log it.
 const NET0001: &str = "Deepgram did not receive audio data or a text message within the timeout window. See https://dpgr.am/net0001";
@@ -42,36 +40,33 @@ struct Params {
     punctuate: bool,
 }
 
+/// Upgrades one connection (or refuses it as Deepgram does) and serves it.
 #[expect(
     clippy::result_large_err,
-    reason = "ErrorResponse is tungstenite's handshake callback contract; it is built once per rejected connection"
+    reason = "ErrorResponse is tungstenite's handshake callback contract; it is built once per refused connection"
 )]
-pub(super) async fn serve<S>(stream: S, config: &MockConfig, stop: watch::Receiver<bool>)
+pub(super) async fn serve<S>(stream: S, upgrade: Upgrade<'_>, mut stop: Stop)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut params = None;
-    let callback = |request: &Request, response: Response| {
-        let (response, p) = handshake(config, request, response)?;
-        params = Some(p);
-        Ok(response)
+    let config = upgrade.config();
+    let answer = |fault: Option<&Fault>, request: &Request, response: Response| {
+        handshake(config, fault, request, response)
     };
-    let ws = match accept_hdr_async(stream, callback).await {
-        Ok(ws) => ws,
-        Err(e) => return tracing::debug!("mock deepgram: handshake ended: {e}"),
+    let Some((ws, params, fault)) = upgrade.accept(stream, &mut stop, answer).await else {
+        return;
     };
-    let Some(params) = params else { return };
     let mut transcriber = config.transcriber.clone();
     transcriber.endpoint = params.endpointing.unwrap_or(transcriber.endpoint).max(MIN_ENDPOINT);
     let session = Deepgram {
         transcriber: Transcriber::new(transcriber, params.sample_rate, params.channels),
         params,
         idle: config.deepgram_idle,
-        fail_first_chunk: config.fault == Some(Fault::ChunkDuration),
+        fail_first_chunk: fault == Some(Fault::ChunkDuration),
         last_word_end: None,
         outputs: Vec::new(),
     };
-    conn::drive(ws, session, config.delay, config.fault.clone(), stop).await;
+    conn::drive(ws, session, config.delay, fault, stop).await;
 }
 
 /// Checks path, auth and encoding; answers 401/400/404 as Deepgram does, or 101 with
@@ -82,6 +77,7 @@ where
 )]
 fn handshake(
     config: &MockConfig,
+    fault: Option<&Fault>,
     request: &Request,
     mut response: Response,
 ) -> Result<(Response, Params), ErrorResponse> {
@@ -90,7 +86,7 @@ fn handshake(
         return Err(reject(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found.", &request_id));
     }
     let (credential, protocol) = credential(request);
-    if !config.accepts(credential.as_deref()) {
+    if !super::accepts(config, fault, credential.as_deref()) {
         return Err(reject(
             StatusCode::UNAUTHORIZED,
             "INVALID_AUTH",
@@ -185,7 +181,7 @@ struct Deepgram {
 }
 
 impl Deepgram {
-    fn emit(&mut self, out: &mut Outbox, closing: bool) {
+    fn emit(&mut self, out: &mut Outbox) {
         for output in std::mem::take(&mut self.outputs) {
             match output {
                 Output::SpeechStarted(at) if self.params.vad_events => out.json(json!({
@@ -199,7 +195,7 @@ impl Deepgram {
                 Output::Final(span, cause) => {
                     self.last_word_end = span.words.last().map(|w| w.end);
                     let endpoint = cause == Cause::Endpoint && self.params.endpointing.is_some();
-                    let from_finalize = cause == Cause::Forced && !closing;
+                    let from_finalize = cause == Cause::Forced;
                     out.json(self.results(&span, true, endpoint, from_finalize));
                 }
             }
@@ -258,18 +254,19 @@ impl Session for Deepgram {
 
     fn binary(&mut self, data: &[u8], out: &mut Outbox) {
         if self.fail_first_chunk {
-            let ms = data.len() as u64 * 1000 / (u64::from(self.params.sample_rate) * 2).max(1);
-            return out.close(
-                3007,
-                format!("Input duration violation: {ms} ms. Expected between 50 and 1000 ms"),
+            let ms = conn::audio_time(data.len() as u64, self.bytes_per_second()).as_millis();
+            tracing::info!(
+                "fault chunk-duration fired: the first chunk ({ms} ms) refused with 3007"
             );
+            let rule = "Deepgram itself has no chunk-duration rule";
+            return out.close(3007, fault::chunk_duration_reason(ms as u64, rule));
         }
         if data.is_empty() {
             // Since 2022 an empty frame is not close-stream but an undecodable payload.
             return out.close(1008, DATA0000);
         }
         self.transcriber.push(data, &mut self.outputs);
-        self.emit(out, false);
+        self.emit(out);
     }
 
     fn text(&mut self, text: &str, out: &mut Outbox) {
@@ -278,11 +275,11 @@ impl Session for Deepgram {
             Some("KeepAlive") => {}
             Some("Finalize") => {
                 self.transcriber.flush(&mut self.outputs);
-                self.emit(out, false);
+                self.emit(out);
             }
             Some("CloseStream") => {
-                self.transcriber.flush(&mut self.outputs);
-                self.emit(out, true);
+                self.transcriber.finish(&mut self.outputs);
+                self.emit(out);
                 out.json(self.metadata());
                 out.close(1000, "");
             }
@@ -306,5 +303,9 @@ impl Session for Deepgram {
             1011 => NET0000,
             _ => "",
         }
+    }
+
+    fn bytes_per_second(&self) -> u64 {
+        u64::from(self.params.sample_rate) * 2 * u64::from(self.params.channels.max(1))
     }
 }

@@ -46,22 +46,42 @@ fn silence_and_quiet_noise_produce_nothing() {
 }
 
 #[test]
-fn one_second_of_speech_is_four_words_and_a_final_at_the_endpoint() {
+fn a_pause_ends_the_sentence_the_words_heard_began() {
     let out = run(&pcm(&[(1000, 0.5), (500, 0.0)]));
     assert_eq!(out[0], Output::SpeechStarted(Duration::ZERO));
     let finals = finals(&out);
     assert_eq!(finals.len(), 1);
     let (span, cause) = finals[0];
     assert_eq!(cause, Cause::Endpoint);
-    assert_eq!(span.text(), "The quick brown fox");
-    // 300 ms per word; the last 100 ms run still counts (≥ MIN_WORD).
+    assert_eq!(span.text(), "The quick brown fox jumps over the lazy dog.");
+    // 300 ms per word heard; the last 100 ms run still counts (≥ MIN_WORD) and shares
+    // its time with the five words the audio was too short for.
     let bounds: Vec<_> = span.words.iter().map(|w| (w.start, w.end)).collect();
-    assert_eq!(
-        bounds,
-        [(ms(0), ms(300)), (ms(300), ms(600)), (ms(600), ms(900)), (ms(900), ms(1000))]
-    );
+    let mut expected = vec![(ms(0), ms(300)), (ms(300), ms(600)), (ms(600), ms(900))];
+    expected.extend((0..6).map(|i| {
+        let at = |i: u32| Duration::from_millis(900) + Duration::from_millis(100) * i / 6;
+        (at(i), at(i + 1))
+    }));
+    assert_eq!(bounds, expected);
+    assert!(span.words.iter().all(|w| w.is_final));
     // The final fires once 300 ms of silence follow the last voiced frame.
     assert_eq!((span.start, span.end), (ms(0), ms(1300)));
+}
+
+#[test]
+fn the_speech_fixture_is_heard_as_its_two_sentences() {
+    // Its second sentence has five words but about four words' worth of voiced audio
+    // ("at" is quiet and short): the pause after it completes the sentence.
+    let format = crate::encode::AudioFormat::PIPELINE;
+    let samples = crate::signal::speech(format).unwrap();
+    let bytes: Vec<u8> =
+        samples.iter().flat_map(|x| ((x * 32_767.0) as i16).to_le_bytes()).collect();
+    let mut t = Transcriber::new(TranscriberConfig::default(), RATE, 1);
+    let mut out = Vec::new();
+    t.push(&bytes, &mut out);
+    t.finish(&mut out);
+    let texts: Vec<_> = finals(&out).iter().map(|(s, _)| s.text()).collect();
+    assert_eq!(texts, FIXTURE_SCRIPT.split_inclusive(". ").map(str::trim).collect::<Vec<_>>());
 }
 
 #[test]
@@ -84,25 +104,77 @@ fn partials_arrive_at_the_configured_cadence() {
 }
 
 #[test]
-fn flush_finalizes_mid_word_and_is_idempotent() {
+fn flush_finalizes_what_was_heard_and_the_sentence_goes_on() {
     let mut t = Transcriber::new(TranscriberConfig::default(), RATE, 1);
     let mut out = Vec::new();
     t.push(&pcm(&[(450, 0.5)]), &mut out);
     out.clear();
     t.flush(&mut out);
-    let finals = finals(&out);
-    assert_eq!(finals.len(), 1);
-    assert_eq!((finals[0].0.text(), finals[0].1), ("The quick".to_string(), Cause::Forced));
+    let flushed = finals(&out);
+    assert_eq!(flushed.len(), 1);
+    assert_eq!((flushed[0].0.text(), flushed[0].1), ("The quick".to_string(), Cause::Forced));
     out.clear();
     t.flush(&mut out);
     assert!(out.is_empty(), "nothing left to finalize");
+    // The next utterance takes the sentence up where the flush left it, and its pause
+    // completes it.
+    t.push(&pcm(&[(300, 0.5), (400, 0.0)]), &mut out);
+    let texts: Vec<_> = finals(&out).iter().map(|(s, c)| (s.text(), *c)).collect();
+    assert_eq!(texts, [("brown fox jumps over the lazy dog.".to_string(), Cause::Endpoint)]);
 }
 
 #[test]
-fn two_utterances_continue_the_script() {
-    let out = run(&pcm(&[(300, 0.5), (400, 0.0), (300, 0.5), (400, 0.0)]));
+fn the_end_of_the_stream_completes_the_sentence() {
+    let mut t = Transcriber::new(TranscriberConfig::default(), RATE, 1);
+    let mut out = Vec::new();
+    t.push(&pcm(&[(300, 0.5)]), &mut out);
+    out.clear();
+    t.finish(&mut out);
+    let texts: Vec<_> = finals(&out).iter().map(|(s, c)| (s.text(), *c)).collect();
+    let sentence = "The quick brown fox jumps over the lazy dog.".to_string();
+    assert_eq!(texts, [(sentence, Cause::EndOfStream)]);
+}
+
+#[test]
+fn two_utterances_are_two_sentences() {
+    let out = run(&pcm(&[(300, 0.5), (400, 0.0), (300, 0.5), (400, 0.0), (300, 0.5), (400, 0.0)]));
     let texts: Vec<_> = finals(&out).iter().map(|(s, _)| s.text()).collect();
-    assert_eq!(texts, ["The", "quick"]);
+    assert_eq!(
+        texts,
+        [
+            "The quick brown fox jumps over the lazy dog.",
+            "Call me back at five.",
+            "The quick brown fox jumps over the lazy dog."
+        ]
+    );
+}
+
+#[test]
+fn long_speech_runs_on_into_the_next_sentence() {
+    // 3.3 s without a pause: eleven words, two past the first sentence, so the pause
+    // completes the second one.
+    let out = run(&pcm(&[(3300, 0.5), (400, 0.0)]));
+    let texts: Vec<_> = finals(&out).iter().map(|(s, _)| s.text()).collect();
+    assert_eq!(texts, [FIXTURE_SCRIPT]);
+}
+
+#[test]
+fn clicks_open_no_final() {
+    let out = run(&pcm(&[(30, 0.5), (400, 0.0)]));
+    assert_eq!(out, [Output::SpeechStarted(Duration::ZERO)]);
+}
+
+#[test]
+fn a_script_is_cut_into_sentences_at_their_punctuation_and_its_end() {
+    let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(
+        sentences(&words("a b. c? d e! f g")),
+        [words("a b."), words("c?"), words("d e!"), words("f g")]
+    );
+    assert!(sentences(&[]).is_empty());
+    let t =
+        Transcriber::new(TranscriberConfig { script: Vec::new(), ..Default::default() }, RATE, 1);
+    assert_eq!(t.sentences, sentences(&TranscriberConfig::default().script), "empty → default");
 }
 
 #[test]

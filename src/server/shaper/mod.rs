@@ -36,10 +36,10 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until, timeout};
 use tracing::{Instrument, debug, error, info, warn};
 
+use super::accept::Limits;
 pub use impair::{Bandwidth, Direction, Impairments, Link, Slicer, Stall};
 pub use profile::{Profile, SOURCE as PROFILE_SOURCE};
 pub use pump::{Delivery, Tap};
@@ -50,12 +50,9 @@ use pump::{End, Flow, pump};
 /// The seed when none is given: fixed, so two runs of the same command draw alike.
 pub const DEFAULT_SEED: u64 = 0x5348_4150_4552_0001;
 
-/// Pause after a failed accept (out of descriptors, a client gone before accept), so a
-/// persistent error does not spin the loop.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
-
-/// How long a closing connection waits for its peers to finish, and the proxy for its
-/// connections on shutdown.
+/// How long a closing connection waits for its peers to finish. Shutdown waits twice
+/// that for every connection (the accept loop's drain), so a connection that is
+/// closing when it starts still finishes.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What the proxy forwards to and how. See each setter for the default and trade-off.
@@ -79,6 +76,7 @@ pub struct ShaperConfig {
     max_in_flight: usize,
     connect_timeout: Duration,
     tap: Option<Arc<dyn Tap>>,
+    limits: Limits,
 }
 
 impl ShaperConfig {
@@ -93,6 +91,7 @@ impl ShaperConfig {
             max_in_flight: 1 << 20,
             connect_timeout: Duration::from_secs(10),
             tap: None,
+            limits: Limits::default().drain_timeout(2 * CLOSE_TIMEOUT),
         }
     }
 
@@ -136,6 +135,14 @@ impl ShaperConfig {
     /// Sees every piece of data delivered, with its timestamps; default `None`.
     pub fn tap(mut self, tap: Option<Arc<dyn Tap>>) -> Self {
         self.tap = tap;
+        self
+    }
+
+    /// What the accept loop tolerates ([`Limits`]: connections at once, the drain on
+    /// shutdown; the proxy has no handshake of its own). Default [`Limits::default`]
+    /// with a drain of 2 s, twice a closing connection's wait for its peers.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -216,41 +223,15 @@ impl Shaper {
         inner.serve(id, client, stop).instrument(span)
     }
 
-    /// Accepts on `listener` until `shutdown` completes, then closes every connection
-    /// and returns once they are done or a second has passed.
+    /// Accepts on `listener` with the accept loop every server shares
+    /// ([`accept::serve`](super::accept::serve)) until `shutdown` completes, then closes
+    /// every connection and returns once they are done or the drain timeout has passed.
     pub async fn run(self, listener: TcpListener, shutdown: impl Future) {
-        let (stop_tx, stop_rx) = watch::channel(());
-        let mut connections = JoinSet::new();
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                accepted = listener.accept() => match accepted {
-                    Ok((client, peer)) => {
-                        let mut stop = stop_rx.clone();
-                        let stop = async move {
-                            let _ = stop.changed().await;
-                        };
-                        connections.spawn(self.connection(client, peer, stop));
-                    }
-                    Err(e) => {
-                        warn!("proxy: accept failed: {e}");
-                        tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    }
-                },
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            }
-        }
-        drop(listener);
-        let _ = stop_tx.send(());
-        // Connections close within CLOSE_TIMEOUT each; this bound is for the stuck.
-        let deadline = Instant::now() + 2 * CLOSE_TIMEOUT;
-        while !connections.is_empty() {
-            if tokio::time::timeout_at(deadline, connections.join_next()).await.is_err() {
-                info!("proxy: {} connection(s) did not close in time", connections.len());
-                connections.shutdown().await;
-            }
-        }
+        let limits = self.inner.config.limits;
+        super::accept::serve(listener, limits, shutdown, |client, peer, stop| {
+            self.connection(client, peer, stop.into_future())
+        })
+        .await;
     }
 }
 

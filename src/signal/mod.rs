@@ -10,7 +10,12 @@
 //! every sample, noise defeats any branch prediction, and speech is what the pipeline
 //! exists for.
 //!
+//! [`vad`] finds where speech is in any audio (energy-based voice activity and utterance
+//! ends): what the mock providers hear, and what the pipeline measures latency from.
+//!
 //! This module reads no files at run time and does no I/O.
+
+pub mod vad;
 
 use std::fmt;
 use std::str::FromStr;
@@ -52,7 +57,7 @@ pub const EXTREMES_SEGMENT_MS: usize = 10;
 
 /// The committed speech fixture: "The quick brown fox jumps over the lazy dog. Call me
 /// back at five.", 5.4 s, spoken by espeak-ng; `scripts/make-speech-fixture.sh` makes it.
-pub const SPEECH_WAV: &[u8] = include_bytes!("../fixtures/speech-16bit-16000Hz-mono.wav");
+pub const SPEECH_WAV: &[u8] = include_bytes!("../../fixtures/speech-16bit-16000Hz-mono.wav");
 
 /// A named, deterministic test signal. See the constants of this module for the
 /// parameters of each.

@@ -71,12 +71,13 @@ async fn a_cancelled_wait_cannot_end_the_next_one_early() {
         _ = pacer.wait_until(soon) => panic!("a future deadline is not ready at once"),
         () = std::future::ready(()) => {}
     }
-    // Let the abandoned timer fire unread; a wait on a later deadline must not take
-    // that expiry for its own.
+    // Let the abandoned timer fire, then yield so the runtime's I/O driver records its
+    // readiness: a wait on a later deadline must not take that expiry for its own.
     let until = std::time::Instant::now() + Duration::from_millis(3);
     while std::time::Instant::now() < until {
         std::hint::spin_loop();
     }
+    tokio::task::yield_now().await;
     let later = Instant::now() + Duration::from_millis(20);
     let woke = step("the wait after the cancelled one", pacer.wait_until(later)).await;
     assert!(woke >= later, "woke {:?} early on a stale expiry", later - woke);

@@ -163,18 +163,6 @@ impl TimerFd {
         };
         if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
     }
-
-    /// Consumes the expiry count; `WouldBlock` when the timer has not fired yet.
-    pub(super) fn read(&self) -> io::Result<u64> {
-        let mut expirations = [0u8; 8];
-        // SAFETY: the buffer is 8 writable bytes, the size a timerfd read requires.
-        let n = unsafe { libc::read(self.0.as_raw_fd(), expirations.as_mut_ptr().cast(), 8) };
-        match n {
-            8 => Ok(u64::from_ne_bytes(expirations)),
-            -1 => Err(io::Error::last_os_error()),
-            other => Err(io::Error::other(format!("timerfd read returned {other} bytes, not 8"))),
-        }
-    }
 }
 
 impl AsRawFd for TimerFd {
@@ -206,18 +194,30 @@ mod tests {
         assert_eq!(to_timespec(Duration::MAX).tv_sec, libc::time_t::MAX);
     }
 
+    /// Whether `timer` is readable (has fired since it was last armed), waiting up to
+    /// `timeout_ms`.
+    fn readable(timer: &TimerFd, timeout_ms: i32) -> bool {
+        let mut poll = libc::pollfd { fd: timer.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&mut poll, 1, timeout_ms) };
+        assert!(ready >= 0, "poll failed: {}", io::Error::last_os_error());
+        ready == 1
+    }
+
     #[test]
-    fn timerfd_fires_at_its_absolute_deadline() {
+    fn timerfd_fires_at_its_absolute_deadline_and_rearming_clears_it() {
         let timer = TimerFd::new().unwrap();
-        assert_eq!(timer.read().unwrap_err().kind(), io::ErrorKind::WouldBlock, "unarmed");
+        assert!(!readable(&timer, 0), "unarmed");
         let deadline = monotonic_now() + Duration::from_millis(2);
         timer.arm(deadline).unwrap();
-        let mut poll = libc::pollfd { fd: timer.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd; a 10 s timeout only bounds a broken kernel.
-        let ready = unsafe { libc::poll(&mut poll, 1, 10_000) };
-        assert_eq!(ready, 1, "the timer became readable");
+        // The 10 s timeout only bounds a broken kernel.
+        assert!(readable(&timer, 10_000), "fired");
         assert!(monotonic_now() >= deadline, "not before its deadline");
-        assert_eq!(timer.read().unwrap(), 1, "one expiry, consumed by the read");
-        assert_eq!(timer.read().unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        // The pacer never reads the expiry count: re-arming must clear it.
+        timer.arm(monotonic_now() + Duration::from_secs(60)).unwrap();
+        assert!(!readable(&timer, 0), "re-arming cleared the expiry");
+        // A deadline already past fires at once.
+        timer.arm(deadline).unwrap();
+        assert!(readable(&timer, 10_000));
     }
 }

@@ -2,11 +2,12 @@
 //! tokio's [`AsyncFd`] on the caller's runtime.
 //!
 //! Each wait arms the timer for the deadline (`TFD_TIMER_ABSTIME` on `CLOCK_MONOTONIC`,
-//! the clock [`std::time::Instant`] reads), awaits readability, and reads the expiry
-//! count, which clears it. An expiry left over from a cancelled wait (a future dropped
-//! after its timer fired) cannot end a later wait early: re-arming zeroes the count
-//! (Linux `fs/timerfd.c`, `timerfd_setup`), and a wait also returns only once the clock
-//! has passed its deadline, whatever the kernel does.
+//! the clock [`std::time::Instant`] reads) and awaits readability. It never reads the
+//! expiry count: `timerfd_create(2)` counts expirations "since its settings were last
+//! modified using timerfd_settime()", so re-arming clears it, and a read per wake would
+//! only add a system call. An expiry left over from a cancelled wait (a future dropped
+//! after its timer fired) cannot end a later wait early: re-arming clears it, and a wait
+//! returns only once the clock has passed its deadline.
 
 use std::io;
 use std::time::Instant;
@@ -69,14 +70,14 @@ impl TimerFdPacer {
         let at = self.anchor.monotonic(deadline).max(std::time::Duration::from_nanos(1));
         self.fd.get_ref().arm(at)?;
         loop {
+            // Readable means "fired since the last arm", so nothing needs reading: the
+            // next arm zeroes the count. Two system calls per wake: arm, epoll_wait.
             let mut ready = self.fd.readable().await?;
-            match ready.try_io(|timer| timer.get_ref().read()) {
-                // Fired. Were it a stale expiry, the clock would say so: arm again.
-                Ok(Ok(_expirations)) if Instant::now() >= deadline => return Ok(()),
-                Ok(Ok(_stale)) => self.fd.get_ref().arm(at)?,
-                Ok(Err(e)) => return Err(e),
-                // Not fired yet: `try_io` cleared the readiness; wait for the next edge.
-                Err(_would_block) => {}
+            ready.clear_ready();
+            // Readiness tokio kept from a cancelled wait's expiry is stale: the clock
+            // tells, and the next edge is this arm's.
+            if Instant::now() >= deadline {
+                return Ok(());
             }
         }
     }

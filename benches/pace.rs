@@ -4,24 +4,28 @@
 //! For deadlines 20 ms and 10 ms apart (the chunks voice apps stream) it runs
 //! `sttbench::pace::SideBySide`: the floor (`clock_nanosleep` on a thread with 1 ns timer
 //! slack), the pacer on a current-thread and on a multi-thread runtime, and
-//! `tokio::time::sleep_until`, in interleaved rounds so a busy neighbour hits all of them
-//! alike. The number the pacer is judged by is its lateness p99 ÷ the floor's (issue 9:
-//! at most 1.2); the table marks it when it is over.
+//! `tokio::time::sleep_until`, all at once on schedules a sixteenth of a period apart,
+//! so a busy neighbour hits all of them alike. The number the pacer is judged by is its
+//! lateness p99 ÷ the floor's (issue 9: at most 1.2); the table marks it when over.
 //!
 //! It prints the tables and writes Bencher Metric Format to `target/sttbench/pace.json`:
 //! benchmarks `pace/<method>/<ms>ms`, `<method>` ∈ `timer_floor`, `pacer`,
 //! `pacer_multi_thread`, `tokio_sleep`, with the measures
 //! - `lateness-p50-ns`, `lateness-p99-ns`: the percentile of every wake pooled, bounded
 //!   by its 95 % distribution-free confidence interval;
-//! - `lateness-max-ns`: the latest wake (no interval: on a shared VM it measures the
-//!   host, read it as a trend);
-//! - `cpu-per-wake-ns`: CPU the process used per wake while that method ran: a pacer
-//!   that spun would show about one period;
+//! - `cpu-per-wake-ns`: CPU the method's threads used per wake, the median of its
+//!   50-wake segments bounded by their quartiles: a pacer that spun would show about a
+//!   period;
 //! - `p99-over-floor-ratio` (all but the floor): p99 ÷ the floor's p99, bounded by the
 //!   most extreme quotients of the two intervals.
 //!
-//! A full run takes about 52 s. Under `cargo test --benches` it runs one round of 3
-//! wakes per method and period, about 0.4 s, as a smoke test.
+//! The table also shows each method's latest wake; it is not in the BMF, because with no
+//! interval to judge it by, identical runs on a shared VM (an A/A comparison) differ by
+//! 17–107 % in it: the max measures the host.
+//!
+//! A full run takes about 50 s; `-- --quick` a third of it (p99 from 500–670 wakes: a
+//! smoke check, not a figure). Under `cargo test --benches` it runs 3 wakes per period,
+//! about 0.2 s.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,33 +33,33 @@ use std::time::Duration;
 use sttbench::bmf::{Bmf, Metric};
 use sttbench::pace::{Lateness, Method, SideBySide};
 
-/// Deadlines apart, and wakes per method per round at that period: 400 and 500 wakes per
-/// method, so each p99 is known to about ±4 ranks, in 32 s and 20 s.
-const PERIODS: [(u64, u32); 2] = [(20, 40), (10, 50)];
-/// Rounds per period; each runs every method once.
-const ROUNDS: u32 = 10;
+/// Deadlines apart, and wakes per method at that period: 1,500 and 2,000, so each p99 is
+/// known to about ±8 ranks, in 30 s and 20 s.
+const PERIODS: [(u64, u32); 2] = [(20, 1_500), (10, 2_000)];
+/// `--quick` runs a third of the wakes.
+const QUICK_DIVISOR: u32 = 3;
 /// Issue 9: the pacer's lateness p99 within 1.2× the floor's, in the same run.
 const TARGET: f64 = 1.2;
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not.
     let full = std::env::args().any(|a| a == "--bench");
+    let quick = std::env::args().any(|a| a == "--quick");
     let out = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| PathBuf::from("target"), PathBuf::from)
         .join("sttbench/pace.json");
     if !full {
-        println!(
-            "smoke run (one round of 3 wakes, likely a debug build): the figures mean nothing"
-        );
+        println!("smoke run (3 wakes, likely a debug build): the figures mean nothing");
     }
 
     let mut results = Bmf::new();
     for (ms, wakes) in PERIODS {
-        let (rounds, wakes) = if full { (ROUNDS, wakes) } else { (1, 3) };
-        let config = SideBySide::default()
-            .period(Duration::from_millis(ms))
-            .rounds(rounds)
-            .wakes_per_round(wakes);
+        let wakes = match (full, quick) {
+            (true, false) => wakes,
+            (true, true) => wakes / QUICK_DIVISOR,
+            (false, _) => 3,
+        };
+        let config = SideBySide::default().period(Duration::from_millis(ms)).wakes(wakes);
         let lateness = match config.run() {
             Ok(lateness) => lateness,
             Err(e) => {
@@ -91,9 +95,10 @@ fn record(results: &mut Bmf, lateness: &Lateness, ms: u64) {
             let value = ns(wakes.lateness.quantile(q));
             results.insert(&name, measure, Metric::with_bounds(value, low, high));
         }
-        results.insert(&name, "lateness-max-ns", Metric::exact(ns(wakes.lateness.summary().max)));
-        if let Some(cpu) = wakes.cpu_per_wake() {
-            results.insert(&name, "cpu-per-wake-ns", Metric::exact(ns(cpu)));
+        if let Some(segments) = lateness.cpu_by_segment.get(&method).filter(|s| !s.is_empty()) {
+            let mut segments: Vec<f64> = segments.iter().copied().map(ns).collect();
+            let [q1, median, q3] = quartiles(&mut segments);
+            results.insert(&name, "cpu-per-wake-ns", Metric::with_bounds(median, q1, q3));
         }
         if method != Method::TimerFloor
             && let Some(ratio) = lateness.over_floor(method, 0.99)
@@ -103,4 +108,12 @@ fn record(results: &mut Bmf, lateness: &Lateness, ms: u64) {
             results.insert(&name, "p99-over-floor-ratio", bounds);
         }
     }
+}
+
+/// The 25th, 50th and 75th percentiles (nearest rank) of `values`, which must not be
+/// empty.
+fn quartiles(values: &mut [f64]) -> [f64; 3] {
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    [at(0.25), at(0.5), at(0.75)]
 }

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use sttbench::Error;
-use sttbench::pace::{Method, Pacer, PacerKind, SideBySide, paced, timer_floor};
+use sttbench::pace::{Method, Pacer, PacerKind, Schedule, SideBySide, paced, timer_floor};
 use tokio::time::Instant;
 
 /// Far above any wake-up lateness a working machine shows, busy or not.
@@ -88,7 +88,7 @@ async fn a_cancelled_wait_cannot_end_the_next_one_early() {
 async fn paces_a_task_on_a_multi_thread_runtime() {
     let task = tokio::spawn(async {
         let mut pacer = precise();
-        paced(&mut pacer, Duration::from_millis(2), 20).await
+        paced(&mut pacer, Schedule::from_now(Duration::from_millis(2), 20)).await
     });
     let wakes = step("20 wakes 2 ms apart", task).await.expect("the pacing task does not panic");
     assert_eq!((wakes.lateness.len(), wakes.early), (20, 0));
@@ -124,26 +124,30 @@ fn outside_a_runtime_the_error_says_where_to_create_it() {
 #[cfg(target_os = "linux")]
 #[test]
 fn the_floor_records_every_wake() {
-    let floor = timer_floor(Duration::from_millis(2), 10).expect("the floor runs on Linux");
+    let schedule = Schedule::from_now(Duration::from_millis(2), 10);
+    let floor = timer_floor(schedule).expect("the floor runs on Linux");
     assert_eq!((floor.count(), floor.early), (10, 0));
-    assert!(floor.wall >= Duration::from_millis(20), "10 deadlines 2 ms apart: {:?}", floor.wall);
+    assert!(std::time::Instant::now() >= schedule.deadline(9), "it waited for every deadline");
     assert!(floor.cpu.is_some() && floor.lateness.summary().max < SANE);
 }
 
 #[cfg(target_os = "linux")]
 #[test]
-fn side_by_side_measures_every_method_in_rounds() {
+fn side_by_side_measures_every_method_with_its_cpu() {
+    let wakes = sttbench::pace::SEGMENT + 2;
     let lateness = SideBySide::default()
         .period(Duration::from_millis(2))
-        .rounds(2)
-        .wakes_per_round(3)
+        .wakes(wakes)
         .run()
         .expect("every method runs on Linux");
     assert_eq!(lateness.pacer, Some(PacerKind::TimerFd));
     for method in Method::ALL {
-        let wakes = &lateness.methods[&method];
-        assert_eq!((wakes.count(), wakes.early), (6, 0), "{method}");
-        assert!(wakes.cpu_per_wake().is_some(), "{method}");
+        let run = &lateness.methods[&method];
+        assert_eq!((run.count(), run.early), (u64::from(wakes), 0), "{method}");
+        // Spinning would use about a period of CPU per wake; waiting uses microseconds.
+        let cpu = run.cpu_per_wake().expect("measured on Linux");
+        assert!(cpu < Duration::from_millis(1), "{method} used {cpu:?} of CPU per 2 ms wake");
+        assert_eq!(lateness.cpu_by_segment[&method].len(), 2, "a CPU figure per segment");
         assert!(lateness.over_floor(method, 0.99).is_some_and(|r| r > 0.0), "{method}");
     }
     assert_eq!(lateness.over_floor(Method::TimerFloor, 0.99), Some(1.0));
@@ -153,7 +157,7 @@ fn side_by_side_measures_every_method_in_rounds() {
     assert_eq!(json["pacer"], "timer_fd");
     for id in ["timer_floor", "pacer", "pacer_multi_thread", "tokio_sleep"] {
         let m = &json["methods"][id];
-        assert_eq!(m["count"], 6, "{id}");
+        assert_eq!(m["count"], wakes, "{id}");
         for field in ["p50_ns", "p99_ns", "max_ns", "cpu_per_wake_ns", "p99_over_floor"] {
             assert!(m[field].is_number(), "{id}.{field} in {m}");
         }
@@ -168,14 +172,15 @@ fn side_by_side_rejects_settings_it_cannot_run() {
     for (config, says) in [
         (base.clone().period(Duration::ZERO), "period"),
         (base.clone().period(Duration::from_secs(11)), "period"),
-        (base.clone().rounds(0), "rounds"),
-        (base.clone().wakes_per_round(0), "wakes"),
+        (base.clone().wakes(0), "wake"),
         (base.clone().methods([]), "method"),
+        (base.clone().methods([Method::Pacer, Method::TimerFloor, Method::Pacer]), "once"),
     ] {
         let err = config.run().expect_err("rejected before measuring");
         assert!(matches!(err, Error::Setting(_)), "{err:?}");
         assert!(err.to_string().contains(says), "{err}");
     }
     let default = SideBySide::default();
-    assert_eq!(default.duration(), Duration::from_millis(20) * 10 * 40 * 4);
+    assert!(default.duration() > Duration::from_millis(20) * 1_000, "{:?}", default.duration());
+    assert!(default.duration() < Duration::from_millis(20) * 1_001 + Duration::from_secs(1));
 }

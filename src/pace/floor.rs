@@ -1,18 +1,44 @@
 //! Runs of wakes at absolute deadlines, and how late each came: the OS timer floor
 //! ([`timer_floor`]) and any [`Pacer`] ([`paced`]), recorded the same way ([`Wakes`]).
 //!
-//! Both schedule wake k at `start + k × period` (k from 1) on absolute deadlines and
-//! measure lateness from the deadline, so a late wake counts in full and never moves
-//! the next deadline. Both also record the CPU time the process used meanwhile: a
-//! pacer that spins shows about one period of CPU per wake, one that sleeps a few
-//! microseconds.
+//! Both wake at the deadlines of a [`Schedule`], `first + k × period`, and measure each
+//! lateness from its deadline on the same clock ([`std::time::Instant`]), so a late
+//! wake counts in full and never moves the next deadline.
 
-use std::time::Duration;
-
-use tokio::time::Instant;
+use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use super::Pacer;
 use crate::metrics::LatencyHistogram;
+
+/// When a run's wakes are due: `first + k × period` for k from 0 to `count − 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// The first deadline.
+    pub first: Instant,
+    /// Time between deadlines.
+    pub period: Duration,
+    /// How many deadlines.
+    pub count: u32,
+}
+
+impl Schedule {
+    /// `count` deadlines `period` apart, the first one `period` from now.
+    pub fn from_now(period: Duration, count: u32) -> Schedule {
+        Schedule { first: Instant::now() + period, period, count }
+    }
+
+    /// Deadline `k`, counted from 0.
+    pub fn deadline(&self, k: u32) -> Instant {
+        self.first + self.period * k
+    }
+
+    /// Deadlines `range` of this schedule, as a schedule of their own.
+    pub(super) fn part(&self, range: Range<u32>) -> Schedule {
+        let count = range.end.min(self.count).saturating_sub(range.start);
+        Schedule { first: self.deadline(range.start), period: self.period, count }
+    }
+}
 
 /// How punctually a run of wakes came: lateness, early wakes, CPU and wall time.
 #[derive(Debug, Clone, Default)]
@@ -22,11 +48,11 @@ pub struct Wakes {
     /// Wakes before their deadline, not in [`lateness`](Self::lateness): always 0 for
     /// the floor and [`Pacer`]; anything else is a bug worth reporting.
     pub early: u64,
-    /// CPU time every thread of the process used during the run (`None` off Linux).
-    /// Runs measured one at a time, as [`SideBySide`](super::SideBySide) does, make it
-    /// the waiter's own.
+    /// CPU time the waiting threads used during the run, when it was measured
+    /// ([`timer_floor`] and [`SideBySide`](super::SideBySide) do; [`paced`] cannot
+    /// know which threads its task ran on).
     pub cpu: Option<Duration>,
-    /// Wall-clock time of the run.
+    /// Wall-clock time of the run, from its start to its last wake.
     pub wall: Duration,
 }
 
@@ -82,23 +108,23 @@ impl Wakes {
     }
 }
 
-/// The OS timer floor: `wakes` wakes of a new thread whose timer slack is 1 ns, each
-/// sleeping to its absolute deadline with `clock_nanosleep(CLOCK_MONOTONIC,
-/// TIMER_ABSTIME)`, one `period` apart.
+/// The OS timer floor: a new thread whose timer slack is 1 ns sleeps to each deadline of
+/// `schedule` with `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`; its CPU time is
+/// the run's.
 ///
-/// Blocks the calling thread for about `wakes × period`; the caller's own timer slack
-/// and runtime are left alone.
+/// Blocks the calling thread until the last deadline has passed; the caller's own timer
+/// slack and runtime are left alone.
 ///
 /// # Errors
 ///
 /// [`Error::Timer`](crate::Error::Timer) off Linux, or when the kernel refuses the timer
 /// slack or the sleep (it documents no such case for these arguments).
-pub fn timer_floor(period: Duration, wakes: u32) -> crate::Result<Wakes> {
+pub fn timer_floor(schedule: Schedule) -> crate::Result<Wakes> {
     #[cfg(target_os = "linux")]
     {
         let thread = std::thread::Builder::new()
             .name("sttbench-timer-floor".into())
-            .spawn(move || linux::floor(period, wakes))
+            .spawn(move || floor_on_this_thread(schedule))
             .map_err(|e| {
                 crate::error::TimerError::new(
                     format!("cannot start the timer-floor thread: {e}"),
@@ -109,7 +135,7 @@ pub fn timer_floor(period: Duration, wakes: u32) -> crate::Result<Wakes> {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (period, wakes);
+        let _ = schedule;
         Err(crate::error::TimerError::new(
             "the timer floor is measured with Linux's clock_nanosleep and timer slack; \
              it is not available on this OS",
@@ -119,59 +145,44 @@ pub fn timer_floor(period: Duration, wakes: u32) -> crate::Result<Wakes> {
     }
 }
 
-/// `wakes` wakes of `pacer`, one `period` apart on absolute deadlines, on the runtime
-/// this runs on.
-pub async fn paced(pacer: &mut Pacer, period: Duration, wakes: u32) -> Wakes {
+/// The floor's loop on the calling thread, whose timer slack it sets to 1 ns for good:
+/// only for threads of our own.
+#[cfg(target_os = "linux")]
+pub(super) fn floor_on_this_thread(schedule: Schedule) -> crate::Result<Wakes> {
+    use super::sys;
+    use crate::error::TimerError;
+
+    sys::set_timer_slack(Duration::from_nanos(1)).map_err(|e| {
+        TimerError::new(format!("cannot set the timer slack to 1 ns: {e}"), Some(e))
+    })?;
+    let clock = sys::this_thread_cpu_clock();
+    let cpu = clock.map(|c| sys::cpu_time(&[c]));
+    let anchor = sys::Anchor::new();
     let mut run = Wakes::default();
-    let cpu = process_cpu_time();
     let start = Instant::now();
-    for k in 1..=wakes {
-        let deadline = start + period * k;
+    for k in 0..schedule.count {
+        let deadline = schedule.deadline(k);
+        sys::sleep_until(anchor.monotonic(deadline))
+            .map_err(|e| TimerError::new(format!("clock_nanosleep failed: {e}"), Some(e)))?;
+        run.record(Instant::now().checked_duration_since(deadline));
+    }
+    run.wall = start.elapsed();
+    run.cpu = Option::zip(clock, cpu).map(|(c, before)| sys::cpu_time(&[c]).saturating_sub(before));
+    Ok(run)
+}
+
+/// `pacer`'s wakes at the deadlines of `schedule`, on the runtime this runs on. Leaves
+/// [`Wakes::cpu`] unset: a task may run on any of its runtime's threads.
+pub async fn paced(pacer: &mut Pacer, schedule: Schedule) -> Wakes {
+    let mut run = Wakes::default();
+    let start = Instant::now();
+    for k in 0..schedule.count {
+        let deadline = tokio::time::Instant::from_std(schedule.deadline(k));
         let woke = pacer.wait_until(deadline).await;
         run.record(woke.checked_duration_since(deadline));
     }
     run.wall = start.elapsed();
-    run.cpu = Option::zip(process_cpu_time(), cpu).map(|(end, start)| end.saturating_sub(start));
     run
-}
-
-fn process_cpu_time() -> Option<Duration> {
-    #[cfg(target_os = "linux")]
-    {
-        Some(super::sys::process_cpu_time())
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        None
-    }
-}
-
-#[cfg(target_os = "linux")]
-mod linux {
-    use std::time::Duration;
-
-    use super::super::sys;
-    use super::Wakes;
-    use crate::error::TimerError;
-
-    /// The floor's loop, on its own thread.
-    pub(super) fn floor(period: Duration, wakes: u32) -> crate::Result<Wakes> {
-        sys::set_timer_slack(Duration::from_nanos(1)).map_err(|e| {
-            TimerError::new(format!("cannot set the timer slack to 1 ns: {e}"), Some(e))
-        })?;
-        let mut run = Wakes::default();
-        let cpu = sys::process_cpu_time();
-        let start = sys::monotonic_now();
-        for k in 1..=wakes {
-            let deadline = start + period * k;
-            sys::sleep_until(deadline)
-                .map_err(|e| TimerError::new(format!("clock_nanosleep failed: {e}"), Some(e)))?;
-            run.record(sys::monotonic_now().checked_sub(deadline));
-        }
-        run.wall = sys::monotonic_now() - start;
-        run.cpu = Some(sys::process_cpu_time().saturating_sub(cpu));
-        Ok(run)
-    }
 }
 
 #[cfg(test)]

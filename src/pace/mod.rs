@@ -27,6 +27,8 @@
 //! This module paces and measures wake-ups; it sends nothing.
 
 mod floor;
+#[cfg(target_os = "linux")]
+mod runner;
 mod side_by_side;
 #[cfg(target_os = "linux")]
 mod sys;
@@ -38,8 +40,8 @@ use std::fmt;
 use serde::Serialize;
 use tokio::time::Instant;
 
-pub use floor::{Wakes, paced, timer_floor};
-pub use side_by_side::{Lateness, Method, SideBySide};
+pub use floor::{Schedule, Wakes, paced, timer_floor};
+pub use side_by_side::{Lateness, Method, SEGMENT, SideBySide};
 
 /// Wakes a task at absolute deadlines: a `timerfd` on the caller's runtime
 /// ([`Pacer::new`]), or tokio's own timer ([`Pacer::tokio`]).

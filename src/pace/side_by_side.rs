@@ -1,11 +1,21 @@
 //! The pacer beside the OS timer floor and tokio's timer, measured in the same run.
 //!
-//! An absolute lateness means little on a shared machine: a virtual CPU that the host
-//! schedules late makes every timer late, and a neighbour's build makes it later. So
-//! [`SideBySide`] measures every [`Method`] in rounds, each round running each method
-//! for the same number of wakes (rotating which goes first), and reports each method's
-//! lateness beside the floor's: a busy spell hits all of them alike and cancels in the
-//! ratio. Methods run one at a time, so each one's CPU figure is its own.
+//! An absolute lateness means little on a shared machine: a virtual CPU the host
+//! schedules late makes every timer late, and a neighbour's build makes it later, in
+//! spells of seconds with stalls of milliseconds. So [`SideBySide`] runs every [`Method`]
+//! at once, each on its own thread and its own absolute schedule, the schedules spread
+//! evenly over the period (5 ms apart at 20 ms with four methods): a busy spell falls
+//! on all of them alike, and each method's lateness is judged against the floor's from
+//! the same seconds. Two designs measured here and dropped:
+//! - methods one after the other, in rounds: a single stall decided a p99 for one method
+//!   and not another (identical runs gave pacer ÷ floor p99 from 0.2 to 15);
+//! - schedules a sixteenth of a period apart: the first wake after the idle gap was
+//!   about 10 µs later than the ones 1.25 ms behind it (the virtual CPU was still
+//!   awake), which flattered whoever came second. Spread evenly, every wake follows an
+//!   idle gap, as a lone loop's would, and reversing the order changes no median.
+//!
+//! Each method's CPU time is that of its own threads (the runtime's, for a runtime),
+//! sampled every [`SEGMENT`] wakes so its spread is known.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,9 +23,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Pacer, PacerKind, Wakes, paced, timer_floor};
-use crate::error::{Error, TimerError};
+use super::{PacerKind, Wakes};
+use crate::error::Error;
 use crate::metrics::LatencySummary;
+
+/// Wakes per CPU sample: one second at 20 ms.
+pub const SEGMENT: u32 = 50;
 
 /// How a run waited for its deadlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -49,6 +62,18 @@ impl Method {
     }
 }
 
+impl std::str::FromStr for Method {
+    type Err = String;
+
+    /// Parses an [`id`](Method::id).
+    fn from_str(s: &str) -> Result<Method, String> {
+        Method::ALL.into_iter().find(|m| m.id() == s).ok_or_else(|| {
+            let ids: Vec<&str> = Method::ALL.iter().map(|m| m.id()).collect();
+            format!("no method `{s}`; the methods are {}", ids.join(", "))
+        })
+    }
+}
+
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.id())
@@ -61,7 +86,7 @@ impl fmt::Display for Method {
 /// use std::time::Duration;
 /// use sttbench::pace::{Method, SideBySide};
 ///
-/// let lateness = SideBySide::default().period(Duration::from_millis(10)).rounds(5).run()?;
+/// let lateness = SideBySide::default().period(Duration::from_millis(10)).wakes(500).run()?;
 /// println!("{lateness}");
 /// let ratio = lateness.over_floor(Method::Pacer, 0.99);
 /// # Ok::<(), sttbench::Error>(())
@@ -72,14 +97,12 @@ pub struct SideBySide {
     /// Time between deadlines. Default 20 ms, the chunk most voice apps stream. Up to
     /// 10 s.
     pub period: Duration,
-    /// Rounds; each runs every method once. Default 10: more rounds interleave finer,
-    /// at no extra cost in time.
-    pub rounds: u32,
-    /// Wakes per method per round. Default 40, so 400 wakes per method: p99 is the
-    /// 396th, known to about ±4 ranks. A percentile q needs about 10 / (1 − q) samples.
-    pub wakes_per_round: u32,
-    /// The methods measured. Default: [`Method::ALL`]. Ratios need
-    /// [`Method::TimerFloor`].
+    /// Wakes per method. Default 1,000 (20 s at 20 ms): p99 is the 990th, known to
+    /// about ±6 ranks (a percentile q needs about 10 / (1 − q) samples).
+    pub wakes: u32,
+    /// The methods measured, in the order of their schedules within a period (method i
+    /// of n starts i/n of a period after the first). Default: [`Method::ALL`]. Ratios
+    /// need [`Method::TimerFloor`].
     pub methods: Vec<Method>,
 }
 
@@ -87,8 +110,7 @@ impl Default for SideBySide {
     fn default() -> Self {
         SideBySide {
             period: Duration::from_millis(20),
-            rounds: 10,
-            wakes_per_round: 40,
+            wakes: 1_000,
             methods: Method::ALL.to_vec(),
         }
     }
@@ -98,21 +120,18 @@ impl SideBySide {
     /// The longest period accepted.
     pub const MAX_PERIOD: Duration = Duration::from_secs(10);
 
+    /// From starting the threads to the first deadline: time for them all to be waiting.
+    pub(super) const SETTLE: Duration = Duration::from_millis(50);
+
     /// Sets [`Self::period`].
     pub fn period(mut self, period: Duration) -> Self {
         self.period = period;
         self
     }
 
-    /// Sets [`Self::rounds`].
-    pub fn rounds(mut self, rounds: u32) -> Self {
-        self.rounds = rounds;
-        self
-    }
-
-    /// Sets [`Self::wakes_per_round`].
-    pub fn wakes_per_round(mut self, wakes: u32) -> Self {
-        self.wakes_per_round = wakes;
+    /// Sets [`Self::wakes`].
+    pub fn wakes(mut self, wakes: u32) -> Self {
+        self.wakes = wakes;
         self
     }
 
@@ -122,111 +141,51 @@ impl SideBySide {
         self
     }
 
-    /// About how long [`run`](Self::run) takes: every wake of every method, in turn.
+    /// About how long [`run`](Self::run) takes: the methods run at the same time.
     pub fn duration(&self) -> Duration {
-        let wakes = self.rounds as usize * self.wakes_per_round as usize * self.methods.len();
-        self.period.saturating_mul(u32::try_from(wakes).unwrap_or(u32::MAX))
+        Self::SETTLE + self.period.saturating_mul(self.wakes.saturating_add(1))
     }
 
-    /// Measures every method, interleaved in rounds; blocks for about
-    /// [`duration`](Self::duration). Builds its own runtimes, so call it from plain
-    /// (non-async) code.
+    /// Measures every method at once, each on its own schedule; blocks for about
+    /// [`duration`](Self::duration). Builds its own threads and runtimes, so call it
+    /// from plain (non-async) code.
     ///
     /// # Errors
     ///
-    /// [`Error::Setting`] for a zero or over-long period, zero rounds or wakes, or no
-    /// methods; [`Error::Timer`] where the floor or the pacer is unavailable (off
-    /// Linux); [`Error::Timer`] too when a runtime cannot be built.
+    /// [`Error::Setting`] for a zero or over-long period, zero wakes, or no methods;
+    /// [`Error::Timer`] where the floor or the pacer is unavailable (off Linux, or at
+    /// the descriptor limit) or a runtime cannot be built.
     pub fn run(&self) -> crate::Result<Lateness> {
         self.check()?;
-        let mut runtimes = Runtimes::new(&self.methods)?;
-        let mut methods: BTreeMap<Method, Wakes> = BTreeMap::new();
-        let order = &self.methods;
-        for round in 0..self.rounds as usize {
-            for i in 0..order.len() {
-                let method = order[(round + i) % order.len()];
-                let wakes = runtimes.measure(method, self.period, self.wakes_per_round)?;
-                methods.entry(method).or_default().merge(&wakes);
-            }
+        #[cfg(target_os = "linux")]
+        {
+            super::runner::run(self)
         }
-        Ok(Lateness { config: self.clone(), pacer: runtimes.pacer_kind(), methods })
+        #[cfg(not(target_os = "linux"))]
+        {
+            Err(crate::error::TimerError::new(
+                "the side-by-side measurement needs Linux (the timer floor and the timerfd \
+                 pacer); it is not available on this OS",
+                None,
+            )
+            .into())
+        }
     }
 
     fn check(&self) -> crate::Result<()> {
         let problem = if self.period.is_zero() || self.period > Self::MAX_PERIOD {
             format!("the period must be above 0 and at most 10 s, got {:?}", self.period)
-        } else if self.rounds == 0 || self.wakes_per_round == 0 {
-            "rounds and wakes per round must each be at least 1".to_owned()
+        } else if self.wakes == 0 {
+            "measure at least 1 wake".to_owned()
         } else if self.methods.is_empty() {
             "name at least one method to measure".to_owned()
+        } else if (1..self.methods.len()).any(|i| self.methods[i..].contains(&self.methods[i - 1]))
+        {
+            "name each method once".to_owned()
         } else {
             return Ok(());
         };
         Err(Error::Setting(problem.into()))
-    }
-}
-
-/// The runtimes and pacers a side-by-side run needs, built once and reused by every round.
-struct Runtimes {
-    current: tokio::runtime::Runtime,
-    pacer: Option<Pacer>,
-    multi: Option<(tokio::runtime::Runtime, Option<Pacer>)>,
-}
-
-impl Runtimes {
-    fn new(methods: &[Method]) -> crate::Result<Runtimes> {
-        let built = |e: std::io::Error| {
-            TimerError::new(format!("cannot build a tokio runtime to pace on: {e}"), Some(e))
-        };
-        let current =
-            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(built)?;
-        let pacer = if methods.contains(&Method::Pacer) {
-            let _in_runtime = current.enter();
-            Some(Pacer::new()?)
-        } else {
-            None
-        };
-        let multi = if methods.contains(&Method::PacerMultiThread) {
-            let rt =
-                tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(built)?;
-            let pacer = {
-                let _in_runtime = rt.enter();
-                Pacer::new()?
-            };
-            Some((rt, Some(pacer)))
-        } else {
-            None
-        };
-        Ok(Runtimes { current, pacer, multi })
-    }
-
-    fn measure(&mut self, method: Method, period: Duration, wakes: u32) -> crate::Result<Wakes> {
-        Ok(match method {
-            Method::TimerFloor => timer_floor(period, wakes)?,
-            Method::Pacer => {
-                let pacer = self.pacer.as_mut().expect("built for the methods asked");
-                self.current.block_on(paced(pacer, period, wakes))
-            }
-            Method::TokioSleep => self.current.block_on(paced(&mut Pacer::tokio(), period, wakes)),
-            Method::PacerMultiThread => {
-                let (rt, slot) = self.multi.as_mut().expect("built for the methods asked");
-                // A spawned task runs on a worker, as a stream's task would; the pacer
-                // travels with it and comes back.
-                let mut pacer = slot.take().expect("returned by the previous round");
-                let task = rt.spawn(async move {
-                    let wakes = paced(&mut pacer, period, wakes).await;
-                    (pacer, wakes)
-                });
-                let (pacer, wakes) = rt.block_on(task).expect("the pacing task does not panic");
-                *slot = Some(pacer);
-                wakes
-            }
-        })
-    }
-
-    fn pacer_kind(&self) -> Option<PacerKind> {
-        let multi = self.multi.as_ref().and_then(|(_, p)| p.as_ref());
-        self.pacer.as_ref().or(multi).map(Pacer::kind)
     }
 }
 
@@ -239,6 +198,9 @@ pub struct Lateness {
     pub pacer: Option<PacerKind>,
     /// Each method's wakes, all rounds together.
     pub methods: BTreeMap<Method, Wakes>,
+    /// Each method's CPU time per wake in each [`SEGMENT`] of its wakes, in order: how
+    /// much the figure in [`methods`](Self::methods) varies.
+    pub cpu_by_segment: BTreeMap<Method, Vec<Duration>>,
 }
 
 impl Lateness {
@@ -260,8 +222,7 @@ impl Lateness {
         let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         Json {
             period_ns: nanos(self.config.period),
-            rounds: self.config.rounds,
-            wakes_per_round: self.config.wakes_per_round,
+            wakes: self.config.wakes,
             pacer: self.pacer,
             methods: self
                 .methods
@@ -283,8 +244,7 @@ impl Lateness {
 #[derive(Serialize)]
 struct Json {
     period_ns: u64,
-    rounds: u32,
-    wakes_per_round: u32,
+    wakes: u32,
     pacer: Option<PacerKind>,
     methods: BTreeMap<&'static str, MethodJson>,
 }
@@ -303,8 +263,8 @@ impl fmt::Display for Lateness {
         let c = &self.config;
         writeln!(
             f,
-            "wake lateness, deadlines {:?} apart: {} rounds × {} wakes per method, interleaved",
-            c.period, c.rounds, c.wakes_per_round
+            "wake lateness, deadlines {:?} apart: {} wakes per method, all methods at once",
+            c.period, c.wakes
         )?;
         write!(
             f,

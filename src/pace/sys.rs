@@ -12,27 +12,35 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
-/// Reads `clock`, which must be one the kernel always has (monotonic, CPU clocks).
-fn read_clock(clock: libc::clockid_t) -> Duration {
+/// Reads `clock`; `None` only for the CPU clock of a thread that has exited.
+fn read_clock(clock: libc::clockid_t) -> Option<Duration> {
     let mut ts = MaybeUninit::<libc::timespec>::uninit();
-    // SAFETY: `ts` is valid for writes of one timespec; the clocks we pass exist on every
-    // Linux since 2.6.12, so the call cannot fail and fills `ts`.
-    let ts = unsafe {
+    // SAFETY: `ts` is valid for writes of one timespec, and filled when the call succeeds.
+    unsafe {
         let rc = libc::clock_gettime(clock, ts.as_mut_ptr());
-        debug_assert_eq!(rc, 0, "clock_gettime({clock}) failed");
-        ts.assume_init()
-    };
-    from_timespec(ts)
+        (rc == 0).then(|| from_timespec(ts.assume_init()))
+    }
 }
 
 /// Now, on `CLOCK_MONOTONIC`.
 pub(super) fn monotonic_now() -> Duration {
-    read_clock(libc::CLOCK_MONOTONIC)
+    read_clock(libc::CLOCK_MONOTONIC).expect("CLOCK_MONOTONIC exists on every Linux")
 }
 
-/// CPU time used so far by every thread of this process.
-pub(super) fn process_cpu_time() -> Duration {
-    read_clock(libc::CLOCK_PROCESS_CPUTIME_ID)
+/// The calling thread's CPU clock, readable from any thread while this one lives;
+/// `None` where the kernel has no per-thread CPU clocks (every Linux has them).
+pub(super) fn this_thread_cpu_clock() -> Option<libc::clockid_t> {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: `pthread_self` is always valid for the calling thread; `clock` is valid for
+    // one write.
+    let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+    (rc == 0).then_some(clock)
+}
+
+/// CPU time used so far by the threads whose CPU clocks these are; threads that have
+/// exited count as zero.
+pub(super) fn cpu_time(clocks: &[libc::clockid_t]) -> Duration {
+    clocks.iter().filter_map(|&clock| read_clock(clock)).sum()
 }
 
 fn from_timespec(ts: libc::timespec) -> Duration {
@@ -174,6 +182,21 @@ impl AsRawFd for TimerFd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thread_cpu_clocks_count_that_thread_only() {
+        let (mine, theirs) = std::thread::scope(|s| {
+            let idle = s.spawn(|| this_thread_cpu_clock().unwrap());
+            (this_thread_cpu_clock().unwrap(), idle.join().unwrap())
+        });
+        let before = cpu_time(&[mine]);
+        let until = Instant::now() + Duration::from_millis(5);
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        assert!(cpu_time(&[mine]) > before, "spinning used this thread's CPU");
+        assert_eq!(cpu_time(&[theirs]), Duration::ZERO, "an exited thread counts as zero");
+    }
 
     #[test]
     fn anchor_translates_without_going_early() {

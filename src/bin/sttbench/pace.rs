@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sttbench::pace::SideBySide;
+use sttbench::pace::{Method, SideBySide};
 
 use crate::Outcome;
 
@@ -12,20 +12,24 @@ pub(crate) struct PaceArgs {
     /// Time between deadlines: 20ms, 10ms, 2.5ms, … (at most 10 s).
     #[arg(long, default_value = "20ms", value_parser = parse_period)]
     period: Duration,
-    /// Rounds; each measures every method once, so a busy spell hits them all alike.
-    #[arg(long, default_value_t = SideBySide::default().rounds)]
-    rounds: u32,
-    /// Wakes per method per round.
-    #[arg(long, default_value_t = SideBySide::default().wakes_per_round)]
+    /// Wakes per method; all methods run at once, so this many periods.
+    #[arg(long, default_value_t = SideBySide::default().wakes)]
     wakes: u32,
+    /// The methods to measure, comma-separated, in the order of their offsets within a
+    /// period: timer_floor, pacer, pacer_multi_thread, tokio_sleep [default: all].
+    #[arg(long, value_delimiter = ',')]
+    methods: Vec<Method>,
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
 
 pub(crate) fn run(args: PaceArgs) -> Outcome {
-    let PaceArgs { period, rounds, wakes, json } = args;
-    let config = SideBySide::default().period(period).rounds(rounds).wakes_per_round(wakes);
+    let PaceArgs { period, wakes, methods, json } = args;
+    let mut config = SideBySide::default().period(period).wakes(wakes);
+    if !methods.is_empty() {
+        config = config.methods(methods);
+    }
     eprintln!("measuring for about {:.0?}", config.duration());
     let lateness = config.run()?;
     if json {

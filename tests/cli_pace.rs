@@ -13,7 +13,7 @@ fn pace_reports_every_method_as_json_and_as_a_table() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     assert_eq!(json["period_ns"], 2_000_000);
-    for id in ["timer_floor", "pacer", "pacer_multi_thread", "tokio_sleep"] {
+    for id in ["timer_floor", "timer_floor_replica", "pacer", "pacer_multi_thread", "tokio_sleep"] {
         assert_eq!(json["methods"][id]["count"], 3, "{id}");
         assert!(json["methods"][id]["p99_over_floor"].is_number(), "{id}");
     }
@@ -36,7 +36,11 @@ fn bad_periods_and_methods_are_clear_errors() {
     let out = sttbench(&["pace", "--methods", "pacer,spin"]);
     assert_eq!(out.status.code(), Some(2), "a usage error");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no method `spin`; the methods are timer_floor, pacer"), "{stderr}");
+    assert!(
+        stderr
+            .contains("no method `spin`; the methods are timer_floor, pacer, timer_floor_replica"),
+        "{stderr}"
+    );
 
     let out = sttbench(&["pace", "--period", "0ms"]);
     assert_eq!(out.status.code(), Some(1));

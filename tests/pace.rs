@@ -155,7 +155,7 @@ fn side_by_side_measures_every_method_with_its_cpu() {
     let json: serde_json::Value = serde_json::from_str(&lateness.to_json()).unwrap();
     assert_eq!(json["period_ns"], 2_000_000);
     assert_eq!(json["pacer"], "timer_fd");
-    for id in ["timer_floor", "pacer", "pacer_multi_thread", "tokio_sleep"] {
+    for id in ["timer_floor", "timer_floor_replica", "pacer", "pacer_multi_thread", "tokio_sleep"] {
         let m = &json["methods"][id];
         assert_eq!(m["count"], wakes, "{id}");
         for field in ["p50_ns", "p99_ns", "max_ns", "cpu_per_wake_ns", "p99_over_floor"] {

@@ -3,6 +3,7 @@
 //! CPU clocks every [`SEGMENT`] wakes.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::side_by_side::{Lateness, Method, SEGMENT, SideBySide};
@@ -66,18 +67,45 @@ enum Runner {
     /// A current-thread runtime, driven by the runner's thread.
     CurrentThread(tokio::runtime::Runtime, Pacer),
     /// A multi-thread runtime, with its threads' CPU clocks as they start.
-    MultiThread(tokio::runtime::Runtime, Pacer, CpuClocks),
+    MultiThread(tokio::runtime::Runtime, Pacer, Arc<CpuClocks>),
 }
 
 /// CPU clocks of a runtime's threads, recorded by each thread as it starts.
-type CpuClocks = std::sync::Arc<std::sync::Mutex<Vec<libc::clockid_t>>>;
+#[derive(Default)]
+struct CpuClocks {
+    clocks: Mutex<Vec<libc::clockid_t>>,
+    started: Condvar,
+}
+
+impl CpuClocks {
+    /// Called on each runtime thread as it starts.
+    fn record_this_thread(&self) {
+        let mut clocks = self.clocks.lock().unwrap_or_else(|e| e.into_inner());
+        clocks.extend(this_thread_cpu_clock());
+        self.started.notify_all();
+    }
+
+    /// Waits until `threads` have recorded their clocks: a runtime starts its workers in
+    /// the background, and a clock missing from the first sample would count that
+    /// thread's whole CPU time in the second. Gives up after a second, keeping what
+    /// it has.
+    fn wait_for(&self, threads: usize) {
+        let clocks = self.clocks.lock().unwrap_or_else(|e| e.into_inner());
+        let _ =
+            self.started.wait_timeout_while(clocks, Duration::from_secs(1), |c| c.len() < threads);
+    }
+
+    fn snapshot(&self) -> Vec<libc::clockid_t> {
+        self.clocks.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
 
 impl Runner {
     fn new(method: Method) -> crate::Result<Runner> {
         let built = |e| timer_error("cannot build a tokio runtime to pace on", e);
         let current = || tokio::runtime::Builder::new_current_thread().enable_all().build();
         Ok(match method {
-            Method::TimerFloor => Runner::Floor,
+            Method::TimerFloor | Method::TimerFloorReplica => Runner::Floor,
             Method::Pacer => {
                 let rt = current().map_err(built)?;
                 let pacer = {
@@ -88,16 +116,17 @@ impl Runner {
             }
             Method::TokioSleep => Runner::CurrentThread(current().map_err(built)?, Pacer::tokio()),
             Method::PacerMultiThread => {
-                let clocks = CpuClocks::default();
+                // tokio's default: one worker per CPU.
+                let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let clocks = Arc::new(CpuClocks::default());
                 let record = clocks.clone();
                 let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(workers)
                     .enable_all()
-                    .on_thread_start(move || {
-                        let clock = this_thread_cpu_clock();
-                        record.lock().unwrap_or_else(|e| e.into_inner()).extend(clock);
-                    })
+                    .on_thread_start(move || record.record_this_thread())
                     .build()
                     .map_err(built)?;
+                clocks.wait_for(workers);
                 let pacer = {
                     let _in_runtime = rt.enter();
                     Pacer::new()?
@@ -127,9 +156,7 @@ impl Runner {
             let start: u32 = start;
             let part = schedule.part(start..start.saturating_add(SEGMENT));
             let clocks: Vec<libc::clockid_t> = match &runner {
-                Runner::MultiThread(_, _, clocks) => {
-                    clocks.lock().unwrap_or_else(|e| e.into_inner()).clone()
-                }
+                Runner::MultiThread(_, _, clocks) => clocks.snapshot(),
                 _ => own_clock.into_iter().collect(),
             };
             let before = cpu_time(&clocks);

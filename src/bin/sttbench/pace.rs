@@ -16,7 +16,8 @@ pub(crate) struct PaceArgs {
     #[arg(long, default_value_t = SideBySide::default().wakes)]
     wakes: u32,
     /// The methods to measure, comma-separated, in the order of their offsets within a
-    /// period: timer_floor, pacer, pacer_multi_thread, tokio_sleep [default: all].
+    /// period: timer_floor, pacer, timer_floor_replica, pacer_multi_thread, tokio_sleep
+    /// [default: all, in that order].
     #[arg(long, value_delimiter = ',')]
     methods: Vec<Method>,
     /// Print the report as JSON instead of a table.

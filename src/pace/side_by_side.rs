@@ -15,8 +15,8 @@
 //!   idle gap, as a lone loop's would, and reversing the order changes no median.
 //!
 //! Even so, a p99 from a minute of wakes on a shared VM measures the host's rare stalls
-//! as much as the timer: two identical floor threads in one quiet run differed by up to
-//! 3.6× in p99. So the floor runs twice ([`Method::TimerFloorReplica`]), and the
+//! as much as the timer: two identical floor threads in quiet runs had p99 ratios from
+//! 0.27 to 0.94. So the floor runs twice ([`Method::TimerFloorReplica`]), and the
 //! replica's ratio to the floor is printed beside every other method's: the noise a
 //! ratio has in that run.
 //!

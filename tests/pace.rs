@@ -95,6 +95,17 @@ async fn paces_a_task_on_a_multi_thread_runtime() {
     assert!(wakes.lateness.summary().max < SANE);
 }
 
+/// The streaming driver's pacer trait wants `Send + 'static` and a `Send` wait, so a
+/// stream's task can move between a multi-thread runtime's workers.
+#[test]
+fn pacer_and_its_wait_can_cross_threads() {
+    fn send<T: Send>(_: &T) {}
+    fn owned<T: Send + 'static>() {}
+    owned::<Pacer>();
+    let mut pacer = Pacer::tokio();
+    send(&pacer.wait_until(Instant::now()));
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_tokio_pacer_follows_paused_time_exactly() {
     let mut pacer = Pacer::tokio();

@@ -26,7 +26,6 @@
 //!
 //! This module paces and measures wake-ups; it sends nothing.
 
-mod floor;
 #[cfg(target_os = "linux")]
 mod runner;
 mod side_by_side;
@@ -34,14 +33,15 @@ mod side_by_side;
 mod sys;
 #[cfg(target_os = "linux")]
 mod timerfd;
+mod wakes;
 
 use std::fmt;
 
 use serde::Serialize;
 use tokio::time::Instant;
 
-pub use floor::{Schedule, Wakes, paced, timer_floor};
 pub use side_by_side::{Lateness, Method, SEGMENT, SideBySide};
+pub use wakes::{Schedule, Wakes, paced, timer_floor};
 
 /// Wakes a task at absolute deadlines: a `timerfd` on the caller's runtime
 /// ([`Pacer::new`]), or tokio's own timer ([`Pacer::tokio`]).

@@ -147,20 +147,18 @@ impl Runner {
 
     /// Wakes at every deadline of `schedule`, [`SEGMENT`] at a time, reading the CPU
     /// clocks between segments; returns the wakes and each segment's CPU per wake.
-    fn run(self, schedule: Schedule) -> crate::Result<(Wakes, Vec<Duration>)> {
+    fn run(mut self, schedule: Schedule) -> crate::Result<(Wakes, Vec<Duration>)> {
         let own_clock = this_thread_cpu_clock();
         let mut all = Wakes::default();
         let mut segments = Vec::new();
-        let mut runner = self;
         for start in (0..schedule.count).step_by(SEGMENT as usize) {
-            let start: u32 = start;
             let part = schedule.part(start..start.saturating_add(SEGMENT));
-            let clocks: Vec<libc::clockid_t> = match &runner {
+            let clocks: Vec<libc::clockid_t> = match &self {
                 Runner::MultiThread(_, _, clocks) => clocks.snapshot(),
                 _ => own_clock.into_iter().collect(),
             };
             let before = cpu_time(&clocks);
-            let mut wakes = runner.wake(part)?;
+            let mut wakes = self.wake(part)?;
             wakes.cpu = (!clocks.is_empty()).then(|| cpu_time(&clocks).saturating_sub(before));
             segments.extend(wakes.cpu_per_wake());
             all.merge(&wakes);
@@ -170,7 +168,7 @@ impl Runner {
 
     fn wake(&mut self, schedule: Schedule) -> crate::Result<Wakes> {
         Ok(match self {
-            Runner::Floor => super::floor::floor_on_this_thread(schedule)?,
+            Runner::Floor => super::wakes::floor_on_this_thread(schedule)?,
             Runner::CurrentThread(rt, pacer) => rt.block_on(super::paced(pacer, schedule)),
             Runner::MultiThread(rt, pacer, _) => {
                 // A spawned task runs on a worker, as a stream's task would.

@@ -47,9 +47,9 @@ pub enum Method {
     /// what a pacer exactly as punctual as the OS would score in this run, so it shows
     /// how much of any method's ratio is the machine's noise.
     TimerFloorReplica,
-    /// [`Pacer::new`] on a current-thread runtime (what `sttbench stream` runs on).
+    /// [`Pacer::new`](super::Pacer::new) on a current-thread runtime (what `sttbench stream` runs on).
     Pacer,
-    /// [`Pacer::new`] in a task spawned on a multi-thread runtime.
+    /// [`Pacer::new`](super::Pacer::new) in a task spawned on a multi-thread runtime.
     PacerMultiThread,
     /// `tokio::time::sleep_until` on a current-thread runtime: pacing before the pacer.
     TokioSleep,
@@ -206,14 +206,14 @@ impl SideBySide {
     }
 }
 
-/// What a [`SideBySide`] run measured: each method's wakes, pooled over the rounds.
+/// What a [`SideBySide`] run measured: each method's wakes and CPU.
 #[derive(Debug, Clone)]
 pub struct Lateness {
     /// The settings it ran with.
     pub config: SideBySide,
     /// The timer the pacer methods used, when one ran.
     pub pacer: Option<PacerKind>,
-    /// Each method's wakes, all rounds together.
+    /// Each method's wakes, all segments together.
     pub methods: BTreeMap<Method, Wakes>,
     /// Each method's CPU time per wake in each [`SEGMENT`] of its wakes, in order: how
     /// much the figure in [`methods`](Self::methods) varies.

@@ -74,7 +74,8 @@ impl Wakes {
     /// samples. Zeros when nothing was recorded.
     ///
     /// It assumes wakes independent of each other, which a host that alternates busy and
-    /// quiet spells is not quite; interleaved rounds spread such spells over every method.
+    /// quiet spells is not quite: compare methods measured at the same time, as
+    /// [`SideBySide`](super::SideBySide) does, so the spells fall on all of them.
     pub fn lateness_interval(&self, q: f64) -> [Duration; 2] {
         let n = self.lateness.len() as f64;
         if n == 0.0 {

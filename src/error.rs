@@ -93,6 +93,13 @@ pub enum Error {
     /// [`Error::Provider`] instead.
     #[error("{0}")]
     Ended(Box<crate::stream::Outcome>),
+
+    /// The high-resolution pacer or the timer-floor measurement cannot run here: not
+    /// Linux, no tokio runtime in this context, or the kernel refused a timer (the
+    /// descriptor limit was reached). The message says which and what to do; pacing
+    /// with `pace::Pacer::tokio()` works everywhere, at 1 ms resolution.
+    #[error(transparent)]
+    Timer(Box<TimerError>),
 }
 
 impl Error {
@@ -247,6 +254,30 @@ pub enum ConnectFailure {
     /// A session hands HTTP answers to the dialect instead, which gives its typed error.
     #[error("WebSocket handshake failed: {0}")]
     Handshake(#[source] tokio_tungstenite::tungstenite::Error),
+}
+
+/// Why a high-resolution timer is unavailable, with the OS error when there was one.
+#[derive(Debug, thiserror::Error)]
+#[error("{problem}")]
+pub struct TimerError {
+    /// What failed and what to do, the OS error included, in words a user can act on.
+    pub problem: String,
+    /// The system call's error, when one failed.
+    #[source]
+    pub source: Option<std::io::Error>,
+}
+
+impl TimerError {
+    /// A timer `problem`; converts into [`Error::Timer`] with `?` or `.into()`.
+    pub fn new(problem: impl Into<String>, source: Option<std::io::Error>) -> Self {
+        TimerError { problem: problem.into(), source }
+    }
+}
+
+impl From<TimerError> for Error {
+    fn from(e: TimerError) -> Self {
+        Error::Timer(Box::new(e))
+    }
 }
 
 impl FileError {

@@ -32,6 +32,8 @@
 //! - [`session`]: the streaming client: connect (`ws://` or `wss://`) with timeout and
 //!   retries, send chunks, keep alive, graceful close or abort, events back, per-session
 //!   stats.
+//! - [`pace`]: waking at absolute deadlines as punctually as the OS allows (a `timerfd`
+//!   on the caller's runtime), the OS timer floor, and the two measured side by side.
 //! - [`metrics`]: HdrHistogram latency (p50 … max), throughput (KB/s, Mbit/s, msg/s),
 //!   and the text and JSON reports built from them; HdrHistogram interval logs and their
 //!   exact merge across processes and machines ([`metrics::interval_log`]).
@@ -42,6 +44,7 @@ pub mod bmf;
 pub mod encode;
 pub mod error;
 pub mod metrics;
+pub mod pace;
 pub mod pipeline;
 pub mod provider;
 pub mod server;

@@ -8,8 +8,10 @@
 //!
 //! The pacer is a trait so that a more punctual one can replace [`TokioPacer`], whose
 //! timer wheel has millisecond resolution: a paced chunk leaves up to about a millisecond
-//! after its due time, and that lateness is the `wake_lateness` stage. The default stays
-//! on `tokio::time`, so tests pause and advance the clock.
+//! after its due time, and that lateness is the `wake_lateness` stage. The library's
+//! default stays on `tokio::time`, so tests pause and advance the clock; `sttbench
+//! stream` paces with [`crate::pace::Pacer`], a timerfd within microseconds of the OS
+//! timer floor.
 
 use std::future::Future;
 use std::time::Duration;
@@ -35,6 +37,15 @@ impl Pacer for TokioPacer {
     async fn wait_until(&mut self, deadline: Instant) -> Instant {
         sleep_until(deadline).await;
         Instant::now()
+    }
+}
+
+/// The precise pacer (a timerfd on Linux, see [`crate::pace`]): what real-time runs from
+/// the command line wait on. Real time only: under tokio's paused clock use
+/// [`TokioPacer`].
+impl Pacer for crate::pace::Pacer {
+    fn wait_until(&mut self, deadline: Instant) -> impl Future<Output = Instant> + Send {
+        crate::pace::Pacer::wait_until(self, deadline)
     }
 }
 

@@ -3,10 +3,12 @@
 //! It parses flags, sets up logging and calls the library; anything a test needs to
 //! reach lives in the library. One file per family of subcommands: `servers.rs` (the
 //! local peers), `proxy.rs` (the impairment proxy), `stream.rs` (streaming runs),
-//! `compare.rs` (results, baselines, verdicts), `merge.rs` (HdrHistogram interval logs).
+//! `compare.rs` (results, baselines, verdicts), `merge.rs` (HdrHistogram interval logs),
+//! `pace.rs` (timer punctuality).
 
 mod compare;
 mod merge;
+mod pace;
 mod proxy;
 mod servers;
 mod stream;
@@ -58,6 +60,8 @@ enum Command {
     /// Print the fraction of time a spinning thread loses to other processes (0.0–1.0);
     /// above 0.05 the host is too busy for timings to fail a comparison.
     Hiccup(compare::HiccupArgs),
+    /// Measure how late the pacer wakes beside the OS timer floor and tokio's timer.
+    Pace(pace::PaceArgs),
 }
 
 fn main() {
@@ -116,6 +120,7 @@ fn try_main(command: Command) -> Outcome {
         Command::Baseline(command) => Ok(compare::baseline(command)),
         Command::Hiccup(args) => compare::hiccup(args),
         Command::Merge(args) => merge::run(args),
+        Command::Pace(args) => pace::run(args),
     }
 }
 

@@ -129,7 +129,10 @@ pub(crate) fn run(args: StreamArgs) -> Status {
     let control = Control::new();
     let results = runtime()?.block_on(async {
         let interrupts = on_interrupt(control.clone())?;
-        let results = plan.run(&control, Progress::new).await;
+        // The precise pacer for real-time runs: a timerfd where the OS has one.
+        let results = plan
+            .run_paced(&control, Progress::new, |_| sttbench::pace::Pacer::best_available())
+            .await;
         interrupts.abort();
         Ok::<_, std::io::Error>(results)
     })?;

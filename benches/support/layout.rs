@@ -1,0 +1,115 @@
+//! Memory layout under control, so that a CPU-bound bench measures the same thing in
+//! every process.
+//!
+//! Three layout effects made the encode benches switch speed from one process to the
+//! next on this project's machine (x86-64, AVX-512 Xeon, glibc); `benches/encode.rs`
+//! gives the figures. Each has a control here:
+//!
+//! - **The stack's page offset.** Linux randomises where the stack starts within a page
+//!   (16-byte steps), so the timing loop's spills and return addresses land at a
+//!   different offset in every process, and when they share their low 12 bits with the
+//!   bytes a loop is loading (4K aliasing) every load waits for the store. [`StackSweep`]
+//!   runs each sample at another offset across the whole page, so every process sees the
+//!   same mix of offsets and the median sample is the common case. (Criterion 0.8 shifts
+//!   the stack by the sample index, 0–99 bytes; a page is 4,096.)
+//! - **Where the input and the floor's destination are.** Two heap vectors land wherever
+//!   the allocator's state puts them, which depends on everything allocated before
+//!   (criterion's own, time-dependent buffers included): their alignment and their
+//!   distance decide memcpy's speed. [`Placed`] puts the input at the start of a page and
+//!   the destination half a page further on: both 64-byte aligned, never 4K-aliased.
+//! - **Where the encoder's buffer is.** [`aligned_encoder`] takes an encoder whose buffer
+//!   is 64-byte aligned where the allocator can give one, so its 32-byte stores never
+//!   split a cache line.
+
+use std::hint::black_box;
+
+use sttbench::encode::{ChunkEncoder, ChunkSpec};
+
+/// A page on every machine this bench runs on (x86-64 and aarch64 Linux, macOS x86).
+const PAGE: usize = 4096;
+/// The granularity of the stack sweep: the stack pointer's alignment.
+const STACK_STEP: usize = 16;
+/// Sweep positions are visited in a scrambled order (97 is coprime with the 256
+/// positions), so that consecutive samples are far apart on the page.
+const STACK_STRIDE: usize = 97;
+
+/// Runs each call at another stack offset, cycling over every 16-byte position of a page.
+#[derive(Debug, Default)]
+pub struct StackSweep {
+    calls: usize,
+}
+
+impl StackSweep {
+    /// Runs `f` with the stack lowered by the next offset of the sweep.
+    pub fn run<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let positions = PAGE / STACK_STEP;
+        let offset = (self.calls * STACK_STRIDE % positions) * STACK_STEP;
+        self.calls += 1;
+        alloca::with_alloca(offset, |pad| {
+            black_box(pad);
+            f()
+        })
+    }
+}
+
+/// One chunk of f32 input at the start of a page and a destination for copying it that
+/// starts half a page after a page boundary: the same alignment mod 64 (memcpy's fast
+/// path), and stores to the destination never share their low 12 bits with the input
+/// bytes loaded soon after.
+#[derive(Debug)]
+pub struct Placed {
+    arena: Vec<f32>,
+    input: usize,
+    dst: usize,
+    len: usize,
+}
+
+impl Placed {
+    /// Copies `samples` into place.
+    pub fn new(samples: &[f32]) -> Placed {
+        let len = samples.len();
+        let floats_per_page = PAGE / size_of::<f32>();
+        let mut arena = vec![0.0_f32; 2 * len + 2 * floats_per_page];
+        let at = |arena: &[f32], from: usize, page_offset: usize| {
+            (from..)
+                .find(|&i| (arena.as_ptr() as usize + i * size_of::<f32>()) % PAGE == page_offset)
+                .expect("an arena a page larger than needed holds every offset")
+        };
+        let input = at(&arena, 0, 0);
+        let dst = at(&arena, input + len, PAGE / 2);
+        arena[input..input + len].copy_from_slice(samples);
+        Placed { arena, input, dst, len }
+    }
+
+    /// The input.
+    pub fn input(&self) -> &[f32] {
+        &self.arena[self.input..self.input + self.len]
+    }
+
+    /// The input and the destination of the copy that is the floor.
+    pub fn input_and_dst(&mut self) -> (&[f32], &mut [f32]) {
+        let (head, tail) = self.arena.split_at_mut(self.dst);
+        (&head[self.input..self.input + self.len], &mut tail[..self.len])
+    }
+}
+
+/// An encoder whose buffer is 64-byte aligned, if the allocator gives one within a few
+/// tries. Allocators promise 16 bytes; a buffer from glibc's heap (chunks up to 250 ms
+/// here) is 64-byte aligned in one process of four. Each miss is kept alive so that the
+/// next try gets a new address, then dropped. A buffer from `mmap` (500 ms chunks and
+/// up) is always 16 bytes past a page boundary: the same in every process, so it is
+/// taken as it is.
+pub fn aligned_encoder(spec: ChunkSpec) -> ChunkEncoder {
+    let mut misses = Vec::new();
+    loop {
+        let mut encoder = ChunkEncoder::new(spec);
+        // The first chunk is split off the start of the buffer, and every later one a
+        // whole chunk (a multiple of 64 bytes) further on until the buffer is reclaimed
+        // in place: they all share the first one's alignment.
+        let start = encoder.encode_f32(&vec![0.0; spec.samples()]).as_ptr() as usize;
+        if start.is_multiple_of(64) || misses.len() == 8 {
+            return encoder;
+        }
+        misses.push(encoder);
+    }
+}

@@ -168,13 +168,20 @@ impl PairedComparison {
             .collect();
         ids.sort_unstable();
         ids.dedup();
+        // A bench's latency folds into its interleaved-ratio row when both revisions
+        // wrote the ratio in every round; when only one did (a base from before the
+        // encode bench wrote it), both are judged on latency ÷ floor instead.
+        let interleaved = |id: &str| pairs(rounds, id, "ratio").is_some();
         let mut rows: Vec<PairedRow> = Vec::new();
         for (id, measure) in &ids {
-            // A bench's latency is folded into its interleaved-ratio row when it has one.
-            if *measure == "latency" && ids.contains(&(id, "ratio")) {
-                continue;
+            let skip = match *measure {
+                "latency" => interleaved(id),
+                "ratio" => !interleaved(id) && ids.contains(&(id, "latency")),
+                _ => false,
+            };
+            if !skip {
+                rows.push(timing_row(rounds, id, measure, &settings));
             }
-            rows.push(timing_row(rounds, id, measure, &settings));
         }
         if let Some(counts) = counts {
             let c = Comparison::new(&counts.base, &counts.head, settings.settings.clone());

@@ -177,3 +177,16 @@ fn rounds_are_read_from_the_directory_ab_sh_leaves() {
     let msg = read_rounds(&dir).unwrap_err().to_string();
     assert!(msg.contains("cannot list the A/B rounds"), "{msg}");
 }
+
+#[test]
+fn a_base_without_the_interleaved_ratio_is_judged_on_latency_over_floor() {
+    let mut r = rounds(10, 1.0, 0.01, 0.1, 19);
+    for round in &mut r {
+        round.head.insert(SINE, "ratio", Metric::exact(5.0));
+    }
+    let c = PairedComparison::new(&r, None, PairedSettings::default());
+    let sine: Vec<&PairedRow> = c.rows.iter().filter(|r| r.benchmark == SINE).collect();
+    assert_eq!(sine.len(), 1, "{sine:?}");
+    assert_eq!((sine[0].measure.as_str(), sine[0].basis), ("latency", Some(Basis::Floor)));
+    assert_eq!(c.exit_code(), 0, "not a one-sided benchmark");
+}

@@ -78,6 +78,10 @@ pub(crate) struct PairedArgs {
     /// A count measure's tolerance, `MEASURE=1%` or `MEASURE=+3`; repeatable.
     #[arg(long, value_name = "MEASURE=TOLERANCE", value_parser = parse_tolerance)]
     tolerance: Vec<(String, Tolerance)>,
+    /// Judge only benchmarks whose ID matches this regular expression (and their floors),
+    /// whatever the benches of either revision wrote.
+    #[arg(long, value_name = "REGEX")]
+    filter: Option<String>,
     /// A benchmark that ran for one revision only is reported, not an error.
     #[arg(long)]
     allow_missing: bool,
@@ -225,7 +229,11 @@ pub(crate) fn paired(args: PairedArgs) -> i32 {
 }
 
 fn try_paired(args: PairedArgs) -> sttbench::Result<i32> {
-    let (rounds, counts) = paired::read_rounds(&args.dir)?;
+    let (mut rounds, mut counts) = paired::read_rounds(&args.dir)?;
+    let selection = selection(args.filter);
+    for bmf in rounds.iter_mut().chain(counts.as_mut()).flat_map(|r| [&mut r.base, &mut r.head]) {
+        selection.apply(bmf, &Settings::default())?;
+    }
     let settings = PairedSettings::default()
         .noise_threshold(args.noise_threshold.0)
         .confidence(args.confidence.0)

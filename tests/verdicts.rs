@@ -292,7 +292,7 @@ fn hole_4_interleaved_ratios_are_judged_on_the_interval_of_their_median() {
     assert!(old_e.upper - old_e.lower < (q3 - q1) / 2.0, "{old_e:?} vs quartiles {q1} {q3}");
     let metric =
         |e: sttbench::baseline::stats::Estimate| Metric::with_bounds(e.value, e.lower, e.upper);
-    let id = "send/echo_rtt_over_tcp_floor/20ms";
+    let id = "send/echo_rtt/20ms";
     let c = Comparison::new(
         &bmf(&[(id, "ratio", metric(old_e))]),
         &bmf(&[(id, "ratio", metric(new_e))]),

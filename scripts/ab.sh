@@ -4,8 +4,8 @@
 #   scripts/ab.sh main HEAD
 #   FILTER='^encode_s16le/(sine|memcpy_floor)/20ms$' ROUNDS=16 scripts/ab.sh v0.1.0 my-branch
 #
-# Builds the benches of both revisions (a source export and a build per commit under
-# target/sttbench/ab/, reused while the commit is the same), then runs them in
+# Builds the benches of both revisions (from a source export, each executable kept per
+# commit under target/sttbench/ab/builds/ and reused), then runs them in
 # alternating fresh processes, round after round in ABBA order (base, head; head, base;
 # ...) so that a steady drift of the machine falls on both equally. Each round gives
 # every benchmark one HEAD ÷ BASE ratio; `sttbench paired` judges the rounds: the median
@@ -15,7 +15,8 @@
 # floor's own paired ratio is reported beside. Counts (allocations, and instructions with
 # INSTRUCTIONS=1) are measured once per revision and compared exactly.
 #
-# Leaves $OUT/report.md and $OUT/report.json (per benchmark: the ratio, its interval,
+# Builds go to target/sttbench/ab/target, apart from the checkout's own (seeded once with
+# its compiled dependencies, about 2 GB). Leaves $OUT/report.md and $OUT/report.json (per benchmark: the ratio, its interval,
 # the verdict, the rounds), $OUT/head.json (head's timings, median over the rounds, BMF)
 # and every round's results under $OUT/rounds/. Exit status:
 #   0  nothing regressed
@@ -68,20 +69,21 @@ log "A/B: base $1 (${BASE:0:12}), head $2 (${HEAD:0:12}); $ROUNDS rounds; filter
 sttbench --version >/dev/null
 
 # build SHA: the bench executables of commit SHA under $OUT/builds/SHA/, each built
-# once. The source is a `git archive` export (no worktree to prune if interrupted);
-# builds share this checkout's target directory, so dependencies compile once for every
-# revision.
+# once. The source is a `git archive` export to $OUT/src (no worktree to prune if
+# interrupted), extracted afresh with current file times: cargo decides freshness by
+# file times, and an export keeps the commit's, older than any earlier build. Builds go
+# to their own target directory, $OUT/target, so they never replace this checkout's
+# artifacts (cargo names a package's artifacts the same wherever its source is); it is
+# seeded once with this checkout's compiled dependencies.
 build() {
-    local sha=$1 dest="$OUT/builds/$1" src="$OUT/src/$1" args=() bench features=() wanted=()
+    local sha=$1 dest="$OUT/builds/$1" src="$OUT/src" args=() bench features=() wanted=()
     wanted=("${BENCHES_RUN[@]}")
     [[ $MEMORY == 1 ]] && wanted+=(memory)
     [[ $INSTRUCTIONS == 1 ]] && wanted+=(instructions) && features=(--features instructions)
     mkdir -p "$dest"
-    if [[ ! -f $src/Cargo.toml ]]; then
-        rm -rf "$src"
-        mkdir -p "$src"
-        git archive "$sha" | tar -x -C "$src"
-    fi
+    rm -rf "$src"
+    mkdir -p "$src"
+    git archive "$sha" | tar -x --touch -C "$src"
     for bench in "${wanted[@]}"; do
         # Built already, or not a bench at that commit (its IDs will be one-sided).
         [[ -x $dest/$bench || ! -f $src/benches/$bench.rs ]] || args+=(--bench "$bench")
@@ -90,16 +92,24 @@ build() {
         log "build ${sha:0:12}: cached"
         return
     fi
+    if [[ ! -d $OUT/target/release && -d $TARGET_DIR/release ]]; then
+        log "seeding $OUT/target with this checkout's compiled dependencies (once)"
+        mkdir -p "$OUT/target"
+        cp -a "$TARGET_DIR/release" "$OUT/target/"
+    fi
     log "build ${sha:0:12}: cargo bench --no-run ${args[*]} (log: $dest/build.log)"
-    if ! (cd "$src" && CARGO_TARGET_DIR=$target_abs cargo bench --no-run ${features[@]+"${features[@]}"} "${args[@]}") \
+    if ! (cd "$src" && CARGO_TARGET_DIR=$ab_target cargo bench --no-run ${features[@]+"${features[@]}"} "${args[@]}") \
         >"$dest/build.log" 2>&1; then
         die $EXIT_BENCH_FAILED "cannot build the benches of ${sha:0:12}; see $dest/build.log"
     fi
     # Keep a copy of each executable (cargo names them in "Executable benches/NAME.rs
-    # (PATH)" lines): a later build of another commit may replace it.
+    # (PATH)" lines): the next commit's build replaces it.
     while read -r name exe; do
         cp "$exe" "$dest/$name.tmp" && mv "$dest/$name.tmp" "$dest/$name"
     done < <(sed -n 's|^ *Executable benches/\([A-Za-z0-9_]*\)\.rs (\(.*\))$|\1 \2|p' "$dest/build.log")
+    for bench in "${args[@]}"; do
+        [[ $bench == --bench || -x $dest/$bench ]] || die $EXIT_BENCH_FAILED "cargo built no $bench for ${sha:0:12}; see $dest/build.log"
+    done
 }
 
 # run_side SHA DIR: one fresh process per bench of commit SHA, results into DIR.
@@ -159,8 +169,8 @@ counts() {
 }
 
 read -r -a BENCHES_RUN <<<"$BENCHES"
-mkdir -p "$OUT" "$TARGET_DIR"
-target_abs=$(cd "$TARGET_DIR" && pwd)
+mkdir -p "$OUT/target"
+ab_target=$(cd "$OUT/target" && pwd)
 build "$BASE"
 build "$HEAD"
 rm -rf "$OUT/rounds" "$OUT/counts" "$OUT"/report.{md,json} "$OUT/head.json"

@@ -27,19 +27,16 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `sttbench baseline collect --criterion DIR --out OUT` with `extra` flags.
+fn collect_with(dir: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> =
+        vec![&"baseline", &"collect", &"--criterion", &dir, &"--out", &out];
+    args.extend(extra.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+    sttbench(&args)
+}
+
 fn collect(dir: &Path, out: &Path) {
-    let o = sttbench(&[
-        &"baseline",
-        &"collect",
-        &"--criterion",
-        &dir,
-        &"--out",
-        &out,
-        &"--commit",
-        &"abc",
-        &"--setting",
-        &"sample-size=10",
-    ]);
+    let o = collect_with(dir, out, &["--commit", "abc", "--setting", "sample-size=10"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
@@ -198,18 +195,7 @@ fn a_busy_host_widens_the_threshold_but_a_doubled_time_still_fails() {
     let busy_run = |name: &str, sine_ns: f64| {
         let dir = criterion_dir(&s.path(name), &encode_runs(sine_ns, 50.0));
         let out = s.path(&format!("{name}.json"));
-        let o = sttbench(&[
-            &"baseline",
-            &"collect",
-            &"--criterion",
-            &dir,
-            &"--out",
-            &out,
-            &"--host-time-lost",
-            &"0.01",
-            &"--host-time-lost",
-            &"0.3",
-        ]);
+        let o = collect_with(&dir, &out, &["--host-time-lost", "0.01", "--host-time-lost", "0.3"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         out
     };
@@ -396,30 +382,11 @@ fn collect_refuses_a_missing_source_and_writes_nothing() {
     let o = sttbench(&[&"baseline", &"collect", &"--out", &out]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("nothing to collect"), "{}", stderr(&o));
-    let o = sttbench(&[
-        &"baseline",
-        &"collect",
-        &"--criterion",
-        &dir,
-        &"--filter",
-        &"^zzz",
-        &"--out",
-        &out,
-    ]);
+    let o = collect_with(&dir, &out, &["--filter", "^zzz"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("filtered to nothing"), "{}", stderr(&o));
     assert!(!out.exists());
-    let o = sttbench(&[
-        &"baseline",
-        &"collect",
-        &"--criterion",
-        &dir,
-        &"--filter",
-        &"sine",
-        &"--out",
-        &plain,
-        &"--plain",
-    ]);
+    let o = collect_with(&dir, &plain, &["--filter", "sine", "--plain"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let ids: Vec<String> = sttbench::bmf::Bmf::read(&plain).unwrap().0.into_keys().collect();
     assert_eq!(ids, ["encode_s16le/memcpy_floor/20ms", "encode_s16le/sine/20ms"], "and its floor");

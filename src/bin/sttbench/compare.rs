@@ -42,16 +42,23 @@ pub(crate) struct CompareArgs {
     /// A benchmark in OLD and not in NEW is reported and does not fail the gate.
     #[arg(long)]
     allow_missing: bool,
+    /// Write the criterion filter for re-running the timings still flagged after any
+    /// `--rerun` (and their floors) here; the file is empty when nothing needs a re-run.
+    #[arg(long, value_name = "PATH")]
+    rerun_filter: Option<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// Where a verdict's report goes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
     /// Also write the markdown report here.
     #[arg(long, value_name = "PATH")]
     markdown: Option<PathBuf>,
     /// Also write the JSON report here.
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
-    /// Write the criterion filter for re-running the timings still flagged after any
-    /// `--rerun` (and their floors) here; the file is empty when nothing needs a re-run.
-    #[arg(long, value_name = "PATH")]
-    rerun_filter: Option<PathBuf>,
     /// Do not print the markdown report.
     #[arg(long, short)]
     quiet: bool,
@@ -85,18 +92,11 @@ pub(crate) struct PairedArgs {
     /// A benchmark that ran for one revision only is reported, not an error.
     #[arg(long)]
     allow_missing: bool,
-    /// Also write the markdown report here.
-    #[arg(long, value_name = "PATH")]
-    markdown: Option<PathBuf>,
-    /// Also write the JSON report here.
-    #[arg(long, value_name = "PATH")]
-    json: Option<PathBuf>,
     /// Write the head revision's timings (median over the rounds) here, as BMF.
     #[arg(long, value_name = "PATH")]
     head_bmf: Option<PathBuf>,
-    /// Do not print the markdown report.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -217,8 +217,8 @@ fn try_compare(args: CompareArgs) -> sttbench::Result<i32> {
         })?;
     }
     let report = judgement.report();
-    report.write(args.markdown.as_deref(), args.json.as_deref())?;
-    if !args.quiet {
+    report.write(args.report.markdown.as_deref(), args.report.json.as_deref())?;
+    if !args.report.quiet {
         print!("{}", report.markdown());
     }
     Ok(judgement.exit_code())
@@ -245,8 +245,8 @@ fn try_paired(args: PairedArgs) -> sttbench::Result<i32> {
     }
     let report =
         PairedReport { comparison: &comparison, base: &args.base_rev, head: &args.head_rev };
-    report.write(args.markdown.as_deref(), args.json.as_deref())?;
-    if !args.quiet {
+    report.write(args.report.markdown.as_deref(), args.report.json.as_deref())?;
+    if !args.report.quiet {
         print!("{}", report.markdown());
     }
     Ok(comparison.exit_code())

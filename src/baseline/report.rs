@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Comparison, Measure, Metadata, Moved, Row, Source, Verdict};
+use super::{Comparison, Kind, Measure, Metadata, Moved, Row, Source, Verdict};
 
 /// Version of the JSON report's layout; raise it when a field changes meaning.
 pub const REPORT_SCHEMA_VERSION: u32 = 2;
@@ -155,14 +155,19 @@ impl Report<'_> {
         let s = &c.settings;
         let tolerances: Vec<String> =
             s.tolerances.iter().map(|(m, t)| format!("{m} {t}")).collect();
+        if c.rows.iter().any(|r| r.kind == Kind::Timing) {
+            let _ = writeln!(
+                md,
+                "- Timings: regressed when the whole {} interval of the change is above {}, \
+                 floor-normalised where a floor ran, {}.",
+                percent(s.interval_confidence),
+                signed_percent(s.noise_threshold),
+                if c.rerun { "flagged ones re-run" } else { "not re-run" },
+            );
+        }
         let _ = writeln!(
             md,
-            "- Timings: regressed when the whole {} interval of the change is above {}, \
-             floor-normalised where a floor ran, {}.\n\
-             - Counts: {}, others {}; floors are reported, never judged.\n",
-            percent(s.interval_confidence),
-            signed_percent(s.noise_threshold),
-            if c.rerun { "flagged ones re-run" } else { "not re-run" },
+            "- Counts: {}, others {}; floors are reported, never judged.\n",
             tolerances.join(", "),
             s.default_tolerance
         );

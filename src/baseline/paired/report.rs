@@ -68,7 +68,8 @@ impl PairedReport<'_> {
              - A timing regressed when the {} interval of HEAD ÷ BASE lies above 1 and its \
              estimate above {}; judged on the interleaved ratio to the floor where the bench \
              has one, else on time ÷ the floor's time in the same process, else on the time.\n\
-             - Counts compared exactly ({}); floors are reported, never judged.\n",
+             - Counts compared exactly (tolerances: {}, others {}); floors are reported, \
+             never judged.\n",
             self.base,
             self.head,
             c.rounds,
@@ -80,6 +81,7 @@ impl PairedReport<'_> {
                 .map(|(m, t)| format!("{m} {t}"))
                 .collect::<Vec<_>>()
                 .join(", "),
+            s.settings.default_tolerance,
         );
         let one_sided: Vec<String> = c
             .rows

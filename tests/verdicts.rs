@@ -8,8 +8,8 @@
 
 use sttbench::baseline::stats::median_interval;
 use sttbench::baseline::{
-    Comparison, Fraction, Kind, Metadata, Moved, Settings, Source, Tolerance, Verdict,
-    report::Report,
+    self, Comparison, Fraction, JudgeRequest, Kind, Metadata, Moved, Selection, Settings, Source,
+    Tolerance, Verdict, report::Report,
 };
 use sttbench::bmf::{Bmf, Metric};
 
@@ -454,4 +454,42 @@ fn tolerances_and_fractions_parse_from_the_command_line_form() {
     let hint = "5".parse::<Fraction>().unwrap_err();
     assert!(hint.contains("0.05 or 5%"), "{hint}");
     assert!("-0.1".parse::<Fraction>().is_err() && "x%".parse::<Fraction>().is_err());
+}
+
+#[test]
+fn judge_loads_selects_compares_and_confirms_in_one_call() {
+    let dir = std::env::temp_dir().join(format!("sttbench-judge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let write = |name: &str, bmf: Bmf| {
+        let path = dir.join(name);
+        bmf.write(&path).unwrap();
+        path
+    };
+    let old = write(
+        "old.json",
+        bmf(&[(SINE, L, t(100.0)), (FLOOR, L, t(50.0)), ("gone/x/1", L, t(9.0))]),
+    );
+    let new = write("new.json", bmf(&[(SINE, L, t(130.0)), (FLOOR, L, t(50.0))]));
+    let calm = write("rerun.json", bmf(&[(SINE, L, t(101.0)), (FLOOR, L, t(50.0))]));
+
+    let j = baseline::judge(JudgeRequest::new(&old, &new)).unwrap();
+    assert_eq!(j.exit_code(), 1);
+    assert_eq!(j.comparison.with(Verdict::Missing).count(), 1);
+    // Selecting the encoder keeps its floor and leaves the vanished bench out of scope;
+    // a re-run that reads it unchanged clears the timing.
+    let narrowed =
+        JudgeRequest::new(&old, &new).selection(Selection::default().filter("^encode_s16le/sine/"));
+    let j = baseline::judge(narrowed.clone()).unwrap();
+    assert_eq!((j.exit_code(), j.old.results.0.len()), (1, 2));
+    let j = baseline::judge(narrowed.rerun(&calm)).unwrap();
+    assert_eq!(j.exit_code(), 0);
+    assert_eq!(j.comparison.with(Verdict::NotReproduced).count(), 1);
+    assert!(j.report().markdown().contains("not reproduced"));
+    // A typo in a measure name is an error, not a silently empty comparison.
+    let typo = JudgeRequest::new(&old, &new).selection(Selection::default().measures(["latncy"]));
+    let msg = baseline::judge(typo).unwrap_err().to_string();
+    assert!(msg.contains("`latncy`, which neither input has"), "{msg}");
+    let missing = baseline::judge(JudgeRequest::new(&old, dir.join("absent.json"))).unwrap_err();
+    assert!(missing.to_string().contains("absent.json"), "{missing}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -95,8 +95,8 @@ pub struct JudgeRequest {
     pub old: PathBuf,
     /// The results under test, in any of the same forms.
     pub new: PathBuf,
-    /// Other measurements of the new build; a flagged timing fails only if it regresses
-    /// in every re-run too. Default: none.
+    /// Other measurements of the new build; a flagged timing still fails unless one of
+    /// them reads it unchanged (see [`Comparison::confirm`]). Default: none.
     pub reruns: Vec<PathBuf>,
     /// Thresholds, tolerances, floors. Default: [`Settings::default`].
     pub settings: Settings,

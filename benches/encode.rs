@@ -22,7 +22,7 @@
 //!
 //! The same binary used to measure the encode group in different speed modes from one
 //! process to the next. Measured with a throw-away probe on the project's 2-core VM
-//! (AVX-512 Xeon, glibc, rustc 1.95), three causes, each reproduced inside one process:
+//! (AVX-512 Xeon, glibc, rustc 1.95), four causes, each reproduced inside one process:
 //!
 //! - **The stack's page offset** (Linux randomises it per process in 16-byte steps):
 //!   `memcpy_floor/20ms` took 8.3–8.8 ns at most offsets and 12.1–14.4 ns when the timing
@@ -32,7 +32,6 @@
 //!   250 ms, 64 ns when both have the same alignment mod 64 and 85–88 ns otherwise.
 //! - **The input's alignment** for the AVX2 kernel: at 1000 ms, 1,168–1,224 ns with a
 //!   32-byte aligned input and 1,303–1,468 ns with a 16-byte one (loads split lines).
-//!
 //! - **The encoder's output against its input**: with the above fixed, `noise/20ms`
 //!   still read 5.77–5.85 × its floor in most processes and 6.01–6.71 × in others (each
 //!   within ±0.03), as the heap placed the encoder's buffer at another page offset from
@@ -44,6 +43,12 @@
 //! destination half a page from the input ([`layout::Placed`]). The encoder's buffer is
 //! the library's: from 500 ms up glibc maps it with `mmap`, 16 bytes past a page, the same
 //! in every process.
+//!
+//! With these controls, A/A runs of one build (`scripts/ab.sh`, 8 rounds, fresh processes)
+//! gave per-round `ratio` changes within ±2 % at 1000 ms and mostly within ±1.5 % at
+//! 20 ms; on a shared host a 20 ms signal still read ±5–12 % off in an occasional process,
+//! with the same buffer offsets as its calm runs: the host, which the paired verdict's
+//! median outvotes.
 
 #[path = "support/layout.rs"]
 mod layout;

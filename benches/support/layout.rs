@@ -1,9 +1,9 @@
 //! Memory layout under control, so that a CPU-bound bench measures the same thing in
 //! every process.
 //!
-//! Three layout effects made the encode benches switch speed from one process to the
-//! next on this project's machine (x86-64, AVX-512 Xeon, glibc); `benches/encode.rs`
-//! gives the figures. Each has a control here:
+//! Layout effects made the encode benches switch speed from one process to the next on
+//! this project's machine (x86-64, AVX-512 Xeon, glibc); `benches/encode.rs` gives the
+//! figures. Each has a control here:
 //!
 //! - **The stack's page offset.** Linux randomises where the stack starts within a page
 //!   (16-byte steps), so the timing loop's spills and return addresses land at a

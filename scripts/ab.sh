@@ -4,8 +4,9 @@
 #   scripts/ab.sh main HEAD
 #   FILTER='^encode_s16le/(sine|memcpy_floor)/20ms$' ROUNDS=16 scripts/ab.sh v0.1.0 my-branch
 #
-# Builds the benches of both revisions (from a source export, each executable kept per
-# commit under target/sttbench/ab/builds/ and reused), then runs them in
+# Revisions are commits: uncommitted changes are not measured. Builds the benches of
+# both revisions (from a source export, each executable kept per commit under
+# target/sttbench/ab/builds/ and reused), then runs them in
 # alternating fresh processes, round after round in ABBA order (base, head; head, base;
 # ...) so that a steady drift of the machine falls on both equally. Each round gives
 # every benchmark one HEAD ÷ BASE ratio; `sttbench paired` judges the rounds: the median

@@ -14,18 +14,25 @@
 //! the round trip; the peak is the session and the echo connection, set up inside the
 //! profiler.
 //!
-//! It prints a table, writes the figures as Bencher Metric Format to
-//! `target/sttbench/memory.json` (benchmark names `encode_s16le/<signal>/<ms>ms`, as in
-//! the encode bench, and `send/echo/<ms>ms`) and a heap profile of one representative case to
-//! `target/sttbench/dhat-heap.json` for DHAT's `dh_view.html`, and exits with status 1
-//! when a figure is over its budget ([`budget`], the one place budgets are written).
+//! It prints a table, writes the figures as Bencher Metric Format to `memory.json`
+//! (benchmark names `encode_s16le/<signal>/<ms>ms`, as in the encode bench, and
+//! `send/echo/<ms>ms`) and a heap profile of one representative case to `dhat-heap.json`
+//! for DHAT's `dh_view.html`, both in `target/sttbench` (or `$STTBENCH_OUT`), and exits
+//! with status 1 when a figure is over its budget ([`budget`], the one place budgets are
+//! written). A filter argument (`cargo bench --bench memory -- 'encode_s16le/sine/'`, a
+//! regular expression as criterion's) restricts the cases.
 //!
-//! `cargo bench --bench memory` encodes 64 chunks per case; under `cargo test --benches`
-//! it encodes 8, which is enough: the counts are exact, not statistical.
+//! `cargo bench --bench memory` counts 64 chunks per case after the warm-up; under
+//! `cargo test --benches` it counts [`SMOKE_CHUNKS`], two full turns of the encoder's
+//! 16-chunk buffer, so an allocation added where the buffer wraps shows there too. The
+//! counts are exact, not statistical: more chunks add no precision.
+
+#[path = "support/args.rs"]
+mod args;
+#[path = "support/output.rs"]
+mod output;
 
 use std::hint::black_box;
-use std::path::PathBuf;
-
 use std::sync::Arc;
 
 use sttbench::bmf::{Bmf, Metric};
@@ -59,8 +66,10 @@ enum Stage {
 /// that buffer, 16 chunks long (`CHUNKS_PER_RESERVATION` in `encode`), plus the small
 /// shared header `bytes` adds when the buffer is first split.
 ///
-/// Sending is allowed one allocation per chunk (the target, and the measurement, is 0),
-/// of at most the chunk's size. Its peak is both ends of one connection plus the chunks
+/// Sending allocates nothing per chunk either: the chunk goes out as the encoder's
+/// `Bytes` and the echo comes back into buffers that are already there. The budget is
+/// what is measured, 0 and 0, so a per-chunk copy (one allocation of one chunk) fails.
+/// Its peak is both ends of one connection plus the chunks
 /// around: measured at 521 KiB + 20 chunks, of which the session's two latency
 /// histograms (`metrics::LatencyHistogram`, 3 significant digits up to 60 s) are 432 KiB,
 /// tungstenite's read buffers 16 KiB, and the encoder's reservation 16 chunks. The
@@ -69,8 +78,7 @@ fn budget(stage: Stage, measure: &str, spec: ChunkSpec) -> f64 {
     match (stage, measure) {
         (Stage::Encode, "allocs-per-chunk" | "bytes-per-chunk") => 0.0,
         (Stage::Encode, "peak-heap-bytes") => (16 * spec.bytes() + 64) as f64,
-        (Stage::Send, "allocs-per-chunk") => 1.0,
-        (Stage::Send, "bytes-per-chunk") => spec.bytes() as f64,
+        (Stage::Send, "allocs-per-chunk" | "bytes-per-chunk") => 0.0,
         (Stage::Send, "peak-heap-bytes") => (640 * 1024 + 24 * spec.bytes()) as f64,
         (_, other) => unreachable!("no budget for {other}"),
     }
@@ -166,6 +174,13 @@ fn measure_sending(spec: ChunkSpec, input: &[f32], chunks: usize) -> Figures {
 /// the count sees its steady state.
 const SEND_WARM_UP: usize = 32;
 
+/// The chunks the encoder's buffer holds before it wraps (`CHUNKS_PER_RESERVATION` in
+/// `encode`): where an allocation would hide if one were added to the wrap.
+const BUFFER_CHUNKS: usize = 16;
+
+/// Chunks counted per case under `cargo test --benches`: two full turns of the buffer.
+const SMOKE_CHUNKS: usize = 2 * BUFFER_CHUNKS;
+
 /// Writes a full heap profile of one representative case for `dh_view.html`.
 fn write_heap_profile(dir: &std::path::Path) {
     let spec = AudioFormat::PIPELINE.chunk_ms(20).expect("20 ms is whole frames");
@@ -198,12 +213,9 @@ fn record(
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
-    let full = std::env::args().any(|a| a == "--bench");
-    let chunks = if full { 64 } else { 8 };
-    let out_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
-        .join("sttbench");
+    let args = args::Args::parse();
+    let chunks = if args.full { 64 } else { SMOKE_CHUNKS };
+    let out_dir = output::out_dir();
 
     let mut results = Bmf::new();
     let mut over_budget = Vec::new();
@@ -211,10 +223,13 @@ fn main() {
     for ms in CHUNK_MS {
         let spec = AudioFormat::PIPELINE.chunk_ms(ms).expect("bench durations are whole frames");
         for signal in Signal::ALL {
+            let name = format!("encode_s16le/{}/{ms}ms", signal.name());
+            if !args.selects(&name) {
+                continue;
+            }
             // Input is generated outside the profiler: only the encoder's heap counts.
             let input = signal.generate(spec.format().sample_rate(), spec.frames() * 4);
             let figures = measure_encoding(spec, &input, chunks);
-            let name = format!("encode_s16le/{}/{ms}ms", signal.name());
             println!(
                 "{name:<36} {:>17} {:>16} {:>16}",
                 figures.allocs_per_chunk, figures.bytes_per_chunk, figures.peak_heap_bytes
@@ -224,9 +239,12 @@ fn main() {
     }
     for ms in CHUNK_MS {
         let spec = AudioFormat::PIPELINE.chunk_ms(ms).expect("bench durations are whole frames");
+        let name = format!("send/echo/{ms}ms");
+        if !args.selects(&name) {
+            continue;
+        }
         let input = Signal::Noise.generate(spec.format().sample_rate(), spec.frames() * 4);
         let figures = measure_sending(spec, &input, chunks);
-        let name = format!("send/echo/{ms}ms");
         println!(
             "{name:<36} {:>17} {:>16} {:>16}",
             figures.allocs_per_chunk, figures.bytes_per_chunk, figures.peak_heap_bytes
@@ -234,6 +252,10 @@ fn main() {
         record(&mut results, &mut over_budget, &name, Stage::Send, spec, &figures);
     }
 
+    if results.0.is_empty() {
+        println!("the filter selects no memory benchmark; nothing written");
+        return;
+    }
     let json = out_dir.join("memory.json");
     if let Err(e) = results.write(&json) {
         eprintln!("error: {e}");

@@ -7,49 +7,68 @@
 //! the host's multi-millisecond stalls into whichever side they hit. This bench
 //! alternates single session and raw TCP round trips on one runtime, times each, and
 //! takes per round of [`PER_ROUND`] pairs the ratio of the two medians; it reports the
-//! median and the quartiles of [`ROUNDS`] such ratios. Both sides of every ratio saw the
-//! same machine, and a stall moves neither median.
+//! median of [`ROUNDS`] such ratios with its 95 % confidence interval from order
+//! statistics (the interval a change of the median is judged on; the quartiles it used
+//! to report describe the spread of single rounds, which is far wider). Both sides of
+//! every ratio saw the same machine, and a stall moves neither median.
 //!
-//! It prints a table and writes Bencher Metric Format to
-//! `target/sttbench/send_ratio.json`: benchmark `send/echo_rtt_over_tcp_floor/<ms>ms`,
-//! measure `ratio` (value = median, bounds = quartiles). It gates nothing (the issue's
-//! target, ≤ 1.3 at 20 ms, is marked in the table); judging belongs to the comparison.
-//! Under `cargo test --benches` it runs 3 short rounds as a smoke test.
+//! It prints a table and writes Bencher Metric Format to `send_ratio.json` in
+//! `target/sttbench` (or `$STTBENCH_OUT`): benchmark `send/echo_rtt/<ms>ms`, measure
+//! `ratio` (value = median, bounds = its interval). The measure `ratio` means the same
+//! for every benchmark that has one (the encode benches too): its time ÷ its floor's,
+//! interleaved in one process; criterion's `latency` of the same ID is the session's own
+//! round trip. (Until 0.1 this ratio had its own ID, `send/echo_rtt_over_tcp_floor/<ms>ms`.) A filter argument (`cargo
+//! bench --bench send_ratio -- '/20ms$'`, a regular expression as criterion's) restricts
+//! the chunk sizes. It gates nothing (the issue's target, ≤ 1.3 at 20 ms, is marked in
+//! the table); judging belongs to the comparison. Under `cargo test --benches` it runs a
+//! few short rounds as a smoke test.
 
+#[path = "support/args.rs"]
+mod args;
+#[path = "support/output.rs"]
+mod output;
 #[path = "support/transport.rs"]
 mod transport;
 
-use std::path::PathBuf;
-
+use sttbench::baseline::stats::median_interval;
 use sttbench::bmf::{Bmf, Metric};
 use sttbench::server::echo::EchoConfig;
 use sttbench::session::SessionConfig;
 use transport::{CHUNK_MS, TcpFloor, chunk, echo_session, round_trips, runtime, spec};
 
-/// Rounds per chunk size; the first [`WARM_UP_ROUNDS`] are not counted.
-const ROUNDS: usize = 25;
-/// Round trips of each kind per round.
-const PER_ROUND: usize = 500;
+/// Rounds per chunk size; the first [`WARM_UP_ROUNDS`] are not counted. 100 counted
+/// rounds put the median's 95 % interval between the 40th and 61st of them, where 22
+/// rounds would need the 6th and 17th: about the quartiles.
+const ROUNDS: usize = 103;
+/// Round trips of each kind per round: enough for a stable median per round.
+const PER_ROUND: usize = 100;
+/// The confidence of the interval written with each ratio.
+const CONFIDENCE: f64 = 0.95;
 /// Rounds run before counting, while buffers and caches settle.
 const WARM_UP_ROUNDS: usize = 3;
 /// The target for 20 ms chunks (issue 3).
 const TARGET: f64 = 1.3;
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
-    let full = std::env::args().any(|a| a == "--bench");
-    let (rounds, per_round) = if full { (ROUNDS, PER_ROUND) } else { (WARM_UP_ROUNDS + 3, 20) };
-    let out = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
-        .join("sttbench/send_ratio.json");
+    let args = args::Args::parse();
+    let full = args.full;
+    let (rounds, per_round) = if full { (ROUNDS, PER_ROUND) } else { (WARM_UP_ROUNDS + 8, 20) };
+    let out = output::out_dir().join("send_ratio.json");
 
     if !full {
-        println!("smoke run (3 short rounds, likely a debug build): the ratios mean nothing");
+        println!("smoke run (8 short rounds, likely a debug build): the ratios mean nothing");
     }
     let rt = runtime();
     let mut results = Bmf::new();
-    println!("{:<40} {:>8} {:>8} {:>8}  {:>12}", "benchmark", "q1", "median", "q3", "tcp median");
+    println!(
+        "{:<40} {:>8} {:>8} {:>8}  {:>12}",
+        "benchmark (measure ratio)", "low", "median", "high", "tcp median"
+    );
     for ms in CHUNK_MS {
+        let name = format!("send/echo_rtt/{ms}ms");
+        if !args.selects(&name) {
+            continue;
+        }
         let chunk = chunk(spec(ms));
         let (server, mut session) =
             echo_session(&rt, EchoConfig::default(), SessionConfig::default());
@@ -65,8 +84,7 @@ fn main() {
                 }
             });
             if round >= WARM_UP_ROUNDS {
-                let [_, ws_median, _] = quartiles(&mut ws);
-                let [_, tcp_median, _] = quartiles(&mut tcp);
+                let (ws_median, tcp_median) = (median(&ws), median(&tcp));
                 ratios.push(ws_median / tcp_median);
                 floors.push(tcp_median);
             }
@@ -74,16 +92,21 @@ fn main() {
         session.abort();
         rt.block_on(server.shutdown());
 
-        let [q1, median, q3] = quartiles(&mut ratios);
-        let [_, floor_median, _] = quartiles(&mut floors);
-        let name = format!("send/echo_rtt_over_tcp_floor/{ms}ms");
-        let over = full && ms == 20 && median > TARGET;
+        let e = median_interval(&ratios, CONFIDENCE).expect("rounds were counted");
+        let over = full && ms == 20 && e.value > TARGET;
         let mark = if over { "  over the 1.3 target" } else { "" };
         println!(
-            "{name:<40} {q1:>8.3} {median:>8.3} {q3:>8.3}  {:>9.2} µs{mark}",
-            floor_median * 1e6
+            "{name:<40} {:>8.3} {:>8.3} {:>8.3}  {:>9.2} µs{mark}",
+            e.lower,
+            e.value,
+            e.upper,
+            median(&floors) * 1e6
         );
-        results.insert(name, "ratio", Metric::with_bounds(median, q1, q3));
+        results.insert(name, "ratio", Metric::with_bounds(e.value, e.lower, e.upper));
+    }
+    if results.0.is_empty() {
+        println!("the filter selects no send_ratio benchmark; nothing written");
+        return;
     }
     if let Err(e) = results.write(&out) {
         eprintln!("error: {e}");
@@ -92,10 +115,7 @@ fn main() {
     println!("\nwrote {}", out.display());
 }
 
-/// The 25th, 50th and 75th percentiles (nearest rank) of `values`, which must not be
-/// empty.
-fn quartiles(values: &mut [f64]) -> [f64; 3] {
-    values.sort_by(f64::total_cmp);
-    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-    [at(0.25), at(0.5), at(0.75)]
+/// The median of `values`, which must not be empty.
+fn median(values: &[f64]) -> f64 {
+    median_interval(values, CONFIDENCE).expect("values were measured").value
 }

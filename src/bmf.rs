@@ -106,12 +106,19 @@ impl Bmf {
 /// way result and baseline files are written.
 pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> crate::Result<()> {
     let json = serde_json::to_string_pretty(value).expect("results are plain data");
+    write_text(Some(path), || json + "\n")
+}
+
+/// Writes `text()` to `path`, when there is a path, creating parent directories; the one
+/// way reports and result files reach the disk.
+pub(crate) fn write_text(path: Option<&Path>, text: impl FnOnce() -> String) -> crate::Result<()> {
+    let Some(path) = path else { return Ok(()) };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
             FileError::new(dir, "cannot create the directory", Some(Box::new(e) as _))
         })?;
     }
-    std::fs::write(path, json + "\n")
+    std::fs::write(path, text())
         .map_err(|e| FileError::new(path, "cannot write the file", Some(Box::new(e) as _)).into())
 }
 

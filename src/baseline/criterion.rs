@@ -13,10 +13,14 @@
 //!   time, for trend charts; the comparison does not judge it again (it is the same
 //!   number seen the other way up).
 //!
-//! It deliberately reads nothing else: not the stored baselines (`base/`, …), not
-//! `change/` (criterion's own verdict, which we replace), not the raw samples.
+//! A named baseline (`cargo bench -- --save-baseline before` leaves `before/` beside
+//! `new/`) reads the same way with [`read_baseline`], so that, as with critcmp, a
+//! criterion user compares their own saved runs by name.
+//!
+//! It deliberately reads nothing else: not `change/` (criterion's own verdict, which we
+//! replace), not the raw samples.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -66,32 +70,79 @@ struct Interval {
     upper_bound: f64,
 }
 
+/// The name criterion gives the last run of every benchmark.
+pub const LAST_RUN: &str = "new";
+
+/// Where criterion writes, as criterion decides it: `$CRITERION_HOME`, else
+/// `$CARGO_TARGET_DIR/criterion`, else `target/criterion`.
+pub fn home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+        .join("criterion")
+}
+
+/// Whether `input` could name a criterion baseline: one path component, not a JSON file
+/// name. (A path that exists is read as a path first.)
+pub fn is_baseline_name(input: &Path) -> bool {
+    let mut parts = input.components();
+    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None))
+        && input.extension().is_none_or(|e| e != "json")
+}
+
 /// Reads every benchmark's last run (`**/new/{benchmark,estimates}.json`) under `dir`.
 ///
 /// # Errors
 ///
-/// [`Error::File`](crate::Error::File) naming the directory when it is missing, holds no
-/// criterion results, or naming the JSON file that is missing, unreadable or malformed.
+/// As [`read_baseline`].
 pub fn read_dir(dir: impl AsRef<Path>) -> crate::Result<Bmf> {
-    let dir = dir.as_ref();
+    read_baseline(dir.as_ref(), LAST_RUN)
+}
+
+/// Reads every benchmark's run saved as `name` (`**/<name>/{benchmark,estimates}.json`)
+/// under `dir`; `new` is the last run.
+///
+/// # Errors
+///
+/// [`Error::File`](crate::Error::File) naming the directory when it is missing or holds
+/// no run of that name (with the names it does hold), or naming the JSON file that is
+/// missing, unreadable or malformed.
+pub fn read_baseline(dir: &Path, name: &str) -> crate::Result<Bmf> {
     if !dir.is_dir() {
         return Err(FileError::new(
             dir,
-            "not a directory; pass a criterion output directory such as target/criterion",
+            "not a directory; pass a criterion output directory such as target/criterion, \
+             or run `cargo bench` first",
             None,
         )
         .into());
     }
+    let is_run = |path: &Path| {
+        path.join("estimates.json").is_file() && path.join("benchmark.json").is_file()
+    };
     let runs = super::find_sorted(dir, &|path| {
-        path.file_name().is_some_and(|n| n == "new") && path.join("estimates.json").is_file()
+        path.file_name().is_some_and(|n| n == name) && is_run(path)
     })?;
     if runs.is_empty() {
-        return Err(FileError::new(
-            dir,
-            "holds no criterion results (no */new/estimates.json); run `cargo bench` first",
-            None,
-        )
-        .into());
+        let mut names: Vec<String> = super::find_sorted(dir, &|path| is_run(path))?
+            .iter()
+            .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
+            .collect();
+        names.sort();
+        names.dedup();
+        let problem = if name == LAST_RUN {
+            "holds no criterion results (no */new/estimates.json); run `cargo bench` first"
+                .to_owned()
+        } else {
+            format!(
+                "holds no criterion baseline `{name}` (found: {}); save one with \
+                 `cargo bench -- --save-baseline {name}`",
+                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+            )
+        };
+        return Err(FileError::new(dir, problem, None).into());
     }
     let mut bmf = Bmf::new();
     for run in runs {
@@ -100,7 +151,7 @@ pub fn read_dir(dir: impl AsRef<Path>) -> crate::Result<Bmf> {
     Ok(bmf)
 }
 
-/// Adds one benchmark's measures from its `new/` directory.
+/// Adds one benchmark's measures from one run's directory (`new/` or a named baseline).
 fn read_run(new_dir: &Path, bmf: &mut Bmf) -> crate::Result<()> {
     let benchmark: BenchmarkJson = read_json(&new_dir.join("benchmark.json"))?;
     let estimates_path = new_dir.join("estimates.json");

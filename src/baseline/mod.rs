@@ -1,13 +1,16 @@
 //! Baselines: reading results, storing them, comparing two runs, and the verdict.
 //!
 //! One reader per source turns results into the one format, [`Bmf`]:
-//! [`criterion`] reads criterion's output directory, [`gungraun`] reads instruction counts,
-//! and the memory bench writes BMF itself. A [`Baseline`] file is BMF plus the metadata a
-//! reviewer needs. [`Comparison`] judges two result sets, and [`report`] writes the
-//! verdict for people (markdown) and machines (JSON).
+//! [`criterion`] reads criterion's output directory (its last run or a named baseline),
+//! [`gungraun`] reads instruction counts, and the memory bench and the self-timed benches
+//! write BMF themselves. A [`Baseline`] file is BMF plus the metadata a reviewer needs.
+//! [`measure`] says what each measure is, [`stats`] holds the statistics the verdicts use,
+//! [`Comparison`] judges two result sets, [`judge()`] is the whole verdict procedure the
+//! command line, the scripts and the tests call, [`paired`] judges A/B rounds of two
+//! revisions, and [`report`] writes verdicts for people (markdown) and machines (JSON).
 //!
-//! [`load`] accepts any of the three as one side of a comparison and validates what it
-//! reads, so that a corrupt input is a named error (exit status 2) and never a verdict.
+//! [`load`] accepts any input as one side of a comparison and validates what it reads,
+//! so that a corrupt input is a named error (exit status 2) and never a verdict.
 //!
 //! This module does not run benchmarks; the scripts in `scripts/` do.
 
@@ -16,14 +19,29 @@ pub mod criterion;
 pub mod file;
 pub mod gungraun;
 pub mod host;
+mod judge;
+pub mod measure;
+pub mod paired;
 pub mod report;
 pub mod settings;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 
-pub use compare::{Comparison, Kind, Row, Verdict};
+pub use compare::{Comparison, Moved, Row, Verdict};
 pub use file::{Baseline, Machine, Metadata};
-pub use settings::{FloorRule, Settings, Tolerance};
+pub use judge::{JudgeRequest, Judgement, Selection, judge};
+pub use measure::{Kind, Measure};
+pub use settings::{FloorRule, Fraction, Settings, Tolerance};
+
+/// Exit status: nothing regressed.
+pub const EXIT_OK: i32 = 0;
+/// Exit status: something regressed (or went missing, unless allowed).
+pub const EXIT_REGRESSED: i32 = 1;
+/// Exit status: an input is missing, corrupt or unusable; no verdict was reached.
+pub const EXIT_BROKEN: i32 = 2;
+/// Exit status of the scripts: a bench failed to build or run, or a tool crashed.
+pub const EXIT_BENCH_FAILED: i32 = 3;
 
 use crate::bmf::Bmf;
 use crate::error::FileError;
@@ -41,25 +59,45 @@ pub struct Source {
 }
 
 impl Source {
-    /// Whether these results were measured on a host too busy for their timings to fail
-    /// a build: more than `threshold` of the time lost (default [`host::BUSY`]; see
-    /// [`host`]). Results without a measurement count as quiet.
+    /// Results without metadata, as if read from `path`.
+    pub fn from_results(path: impl Into<PathBuf>, results: Bmf) -> Source {
+        Source { path: path.into(), metadata: None, results }
+    }
+
+    /// The same results with `metadata`.
+    pub fn with_metadata(self, metadata: Metadata) -> Source {
+        Source { metadata: Some(metadata), ..self }
+    }
+
+    /// Whether these results were measured on a host too busy to make a baseline of:
+    /// more than `threshold` of the time lost (default [`host::BUSY`]; see [`host`]).
+    /// Results without a measurement count as quiet.
     pub fn host_busy(&self, threshold: f64) -> bool {
         self.metadata.as_ref().and_then(|m| m.host_time_lost).is_some_and(|lost| lost > threshold)
     }
 }
 
-/// Reads `path` as a baseline file, a BMF file or a criterion output directory, and
-/// validates the values.
+/// Reads one side of a comparison and validates the values. `input` is a baseline file,
+/// a BMF file, a criterion output directory (its last run), or, like critcmp, the name
+/// of a criterion baseline (`cargo bench -- --save-baseline NAME`; `new` is the last
+/// run) looked up in [`criterion::home`].
 ///
 /// # Errors
 ///
 /// [`Error::File`](crate::Error::File) naming the file and the problem when the input is
 /// missing, unreadable, corrupt, of another schema version, empty, or holds a value that
 /// cannot be a measurement (not finite, a timing that is not positive, bounds that do not
-/// enclose the value).
-pub fn load(path: impl AsRef<Path>) -> crate::Result<Source> {
-    let path = path.as_ref();
+/// enclose the value); for a name that is neither a path nor a criterion baseline, the
+/// baselines that do exist.
+pub fn load(input: impl AsRef<Path>) -> crate::Result<Source> {
+    let path = input.as_ref();
+    if !path.exists() && criterion::is_baseline_name(path) {
+        let home = criterion::home();
+        let results = criterion::read_baseline(&home, &path.to_string_lossy())?;
+        let source = home.join(path);
+        validate(&source, &results)?;
+        return Ok(Source { path: source, metadata: None, results });
+    }
     let (metadata, results) = if path.is_dir() {
         (None, criterion::read_dir(path)?)
     } else {
@@ -134,8 +172,17 @@ pub enum Input {
 ///
 /// # Errors
 ///
-/// The first input that cannot be read or holds a value [`validate`] rejects.
+/// The first input that cannot be read or holds a value [`validate`] rejects, and
+/// [`Error::Setting`](crate::Error::Setting) when there are no inputs at all: an empty
+/// baseline would pass every later comparison.
 pub fn collect(inputs: impl IntoIterator<Item = Input>) -> crate::Result<Bmf> {
+    let mut inputs = inputs.into_iter().peekable();
+    if inputs.peek().is_none() {
+        return Err(crate::Error::Setting(
+            "nothing to collect: pass at least one --criterion DIR, --gungraun DIR or --bmf FILE"
+                .into(),
+        ));
+    }
     let mut all = Bmf::new();
     for input in inputs {
         let (path, results) = match input {

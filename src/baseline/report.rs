@@ -1,9 +1,10 @@
 //! The verdict, written twice: a markdown table for people, JSON for machines.
 //!
-//! The markdown leads with the outcome and the counts per verdict, says what was compared
-//! with what (commit, machine, compiler) and warns when the two sides are not comparable
-//! in full, then lists every row worst first with the change, its interval and the floor
-//! used. The JSON holds the same rows with raw numbers.
+//! The markdown leads with the outcome and the counts per verdict, lists benchmarks that
+//! went missing, says what was compared with what (commit, machine, compiler) and warns
+//! when the two sides are not comparable in full, then lists every row worst first with
+//! the change, its interval, and for floor-normalised timings the raw change and which of
+//! the two moved. The JSON holds the same rows with raw numbers.
 //!
 //! This module formats; it does not judge (see [`compare`](super::compare)) or decide
 //! exit codes beyond reading [`Comparison::regressed`].
@@ -13,11 +14,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Comparison, Kind, Metadata, Row, Source, Verdict};
-use crate::error::FileError;
+use super::{Comparison, Kind, Measure, Metadata, Moved, Row, Source, Verdict};
 
 /// Version of the JSON report's layout; raise it when a field changes meaning.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// A comparison with the two sides it was made from.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +34,7 @@ pub struct Report<'a> {
 struct JsonReport<'a> {
     counts: std::collections::BTreeMap<Verdict, usize>,
     exit_code: i32,
+    missing: Vec<&'a str>,
     new: Side<'a>,
     notes: Vec<String>,
     old: Side<'a>,
@@ -51,66 +52,69 @@ struct Side<'a> {
 }
 
 impl Report<'_> {
-    /// The process exit status for this outcome: 0 nothing regressed, 1 something did.
-    /// (Status 2, broken input, never reaches a report.)
+    /// The process exit status for this outcome: 0 nothing regressed, 1 something did
+    /// (or went missing, unless allowed). Status 2, broken input, never reaches a report.
     pub fn exit_code(&self) -> i32 {
-        i32::from(self.comparison.regressed())
+        if self.comparison.failed() { super::EXIT_REGRESSED } else { super::EXIT_OK }
     }
 
-    /// Measures the old side has and the new side has for no benchmark at all: a kind of
-    /// bench that was not run, rather than benchmarks that went missing.
-    pub fn skipped_measures(&self) -> Vec<String> {
-        let rows = &self.comparison.rows;
-        let mut skipped: Vec<String> = rows
-            .iter()
-            .filter(|r| r.verdict == Verdict::Missing)
-            .filter(|r| rows.iter().all(|o| o.measure != r.measure || o.new.is_none()))
-            .map(|r| r.measure.clone())
-            .collect();
-        skipped.sort();
-        skipped.dedup();
-        skipped
+    /// The benchmark IDs in the old results and not in the new, with the measures lost.
+    pub fn missing(&self) -> Vec<String> {
+        let mut missing: Vec<String> = Vec::new();
+        for row in self.comparison.with(Verdict::Missing) {
+            let line = format!("`{}` ({})", row.benchmark, row.measure);
+            missing.push(line);
+        }
+        missing
     }
 
-    /// Warnings about what makes the two sides less comparable.
+    /// Warnings about what makes the two sides less comparable, most important first.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
-        let skipped = self.skipped_measures();
-        if !skipped.is_empty() {
+        let missing = self.missing();
+        if !missing.is_empty() {
+            let consequence = if self.comparison.settings.allow_missing {
+                "allowed by --allow-missing, so they do not fail the gate"
+            } else {
+                "they fail the gate: run them again, update the baseline, or pass \
+                 --allow-missing (or a --filter that leaves them out)"
+            };
             notes.push(format!(
-                "Not measured in the new run: {}; those rows are folded away below.",
-                skipped.join(", ")
+                "{} result(s) in the old run are missing from the new run, {consequence}: {}.",
+                missing.len(),
+                missing.join(", ")
             ));
         }
-        if let (Some(old), Some(new)) = (&self.old.metadata, &self.new.metadata) {
-            if old.machine != new.machine {
-                notes.push(format!(
-                    "Measured on different machines ({} × {} vs {} × {}): only floor-normalised \
-                     timings are comparable; judge the others with care.",
-                    old.machine.cores,
-                    old.machine.cpu_model,
-                    new.machine.cores,
-                    new.machine.cpu_model
-                ));
-            }
-            if old.rustc != new.rustc {
-                notes.push(format!(
-                    "Different compilers ({} vs {}): instruction counts may move for that alone.",
-                    old.rustc, new.rustc
-                ));
-            }
+        if let Some([old, new]) = &self.comparison.compilers {
+            notes.push(format!(
+                "Different compilers ({old} vs {new}): instruction counts are incomparable and \
+                 were not judged; re-baseline with the compiler in use."
+            ));
         }
-        if self.comparison.host_busy {
+        if let (Some(old), Some(new)) = (&self.old.metadata, &self.new.metadata)
+            && old.machine != new.machine
+        {
+            notes.push(format!(
+                "Measured on different machines ({} × {} vs {} × {}): only floor-normalised \
+                 timings are comparable; judge the others with care.",
+                old.machine.cores, old.machine.cpu_model, new.machine.cores, new.machine.cpu_model
+            ));
+        }
+        if self.comparison.host_widening > 1.0 {
             let lost: Vec<String> = [("old", self.old), ("new", self.new)]
                 .iter()
                 .filter_map(|(label, s)| {
                     Some(format!("{label} {}", percent(s.metadata.as_ref()?.host_time_lost?)))
                 })
                 .collect();
+            let t = self.comparison.settings.noise_threshold;
             notes.push(format!(
-                "The host was busy (host load: {}): timings that look \
-                 regressed are reported as \"host busy\", not failed. Counts still gate.",
-                lost.join(", ")
+                "The new run's host lost more time to other processes than the old one's \
+                 (host load: {}): a timing regresses only above {} instead of {}; between the \
+                 two it reads \"host busy\". Counts gate as always.",
+                lost.join(", "),
+                signed_percent((1.0 + t) * self.comparison.host_widening - 1.0),
+                signed_percent(t),
             ));
         }
         if self.comparison.rows.iter().any(|r| r.verdict == Verdict::NotReproduced) {
@@ -126,7 +130,7 @@ impl Report<'_> {
     pub fn markdown(&self) -> String {
         let c = self.comparison;
         let mut md = String::new();
-        let status = if c.regressed() { "regressed" } else { "no regression" };
+        let status = if c.failed() { "regressed" } else { "no regression" };
         let _ = writeln!(md, "## sttbench: {status}\n");
         let counts: Vec<String> =
             c.counts()
@@ -151,25 +155,28 @@ impl Report<'_> {
         let s = &c.settings;
         let tolerances: Vec<String> =
             s.tolerances.iter().map(|(m, t)| format!("{m} {t}")).collect();
+        if c.rows.iter().any(|r| r.kind == Kind::Timing) {
+            let _ = writeln!(
+                md,
+                "- Timings: regressed when the whole {} interval of the change is above {}, \
+                 floor-normalised where a floor ran, {}.",
+                percent(s.interval_confidence),
+                signed_percent(s.noise_threshold),
+                if c.rerun { "flagged ones re-run" } else { "not re-run" },
+            );
+        }
         let _ = writeln!(
             md,
-            "- Timings: noise threshold {}, floor-normalised where a floor ran, {}.\n\
-             - Counts: {}, others {}.\n",
-            percent(s.noise_threshold),
-            if c.rerun { "flagged ones re-run" } else { "not re-run" },
+            "- Counts: {}, others {}; floors are reported, never judged.\n",
             tolerances.join(", "),
             s.default_tolerance
         );
         for note in self.notes() {
             let _ = writeln!(md, "> **Note:** {note}\n");
         }
-        // What needs attention first; the quiet majority folds away below it, with the
-        // rows of measures this run did not take at all (`INSTRUCTIONS=0`, …).
-        let skipped = self.skipped_measures();
-        let (quiet, loud): (Vec<&Row>, Vec<&Row>) = c.rows.iter().partition(|r| {
-            matches!(r.verdict, Verdict::Unchanged | Verdict::Floor)
-                || (r.verdict == Verdict::Missing && skipped.contains(&r.measure))
-        });
+        // What needs attention first; the quiet majority folds away below it.
+        let (quiet, loud): (Vec<&Row>, Vec<&Row>) =
+            c.rows.iter().partition(|r| matches!(r.verdict, Verdict::Unchanged | Verdict::Floor));
         if loud.is_empty() {
             md.push_str("Every benchmark is unchanged.\n");
         } else {
@@ -178,7 +185,7 @@ impl Report<'_> {
         if !quiet.is_empty() {
             let _ = writeln!(
                 md,
-                "\n<details><summary>{} unchanged, floor and not-measured rows</summary>\n",
+                "\n<details><summary>{} unchanged and floor rows</summary>\n",
                 quiet.len()
             );
             table(&mut md, &quiet);
@@ -193,6 +200,7 @@ impl Report<'_> {
         let report = JsonReport {
             counts: c.counts(),
             exit_code: self.exit_code(),
+            missing: self.comparison.with(Verdict::Missing).map(|r| r.benchmark.as_str()).collect(),
             new: Side { metadata: self.new.metadata.as_ref(), path: &self.new.path },
             notes: self.notes(),
             old: Side { metadata: self.old.metadata.as_ref(), path: &self.old.path },
@@ -200,7 +208,7 @@ impl Report<'_> {
             rows: &c.rows,
             schema_version: REPORT_SCHEMA_VERSION,
             settings: &c.settings,
-            status: if c.regressed() { "regressed" } else { "ok" },
+            status: if c.failed() { "regressed" } else { "ok" },
         };
         serde_json::to_string_pretty(&report).expect("a report is plain data") + "\n"
     }
@@ -211,18 +219,8 @@ impl Report<'_> {
     ///
     /// [`Error::File`](crate::Error::File) naming the file that cannot be written.
     pub fn write(&self, markdown: Option<&Path>, json: Option<&Path>) -> crate::Result<()> {
-        for (path, text) in [(markdown, self.markdown()), (json, self.json())] {
-            let Some(path) = path else { continue };
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    FileError::new(dir, "cannot create the directory", Some(Box::new(e) as _))
-                })?;
-            }
-            std::fs::write(path, text).map_err(|e| {
-                FileError::new(path, "cannot write the report", Some(Box::new(e) as _))
-            })?;
-        }
-        Ok(())
+        crate::bmf::write_text(markdown, || self.markdown())?;
+        crate::bmf::write_text(json, || self.json())
     }
 }
 
@@ -235,9 +233,9 @@ fn table(md: &mut String, rows: &[&Row]) {
             Verdict::Regressed => "**regressed**".to_owned(),
             v => v.to_string(),
         };
-        let value = |m: Option<crate::bmf::Metric>| {
-            m.map_or("–".to_owned(), |m| amount(row.kind, &row.measure, m.value))
-        };
+        let unit = Measure::of(&row.measure);
+        let value =
+            |m: Option<crate::bmf::Metric>| m.map_or("–".to_owned(), |m| unit.format(m.value));
         let change = match (row.change, row.old, row.new) {
             (Some(ch), ..) => signed_percent(ch),
             (None, Some(_), Some(_)) => "from 0".to_owned(),
@@ -248,10 +246,23 @@ fn table(md: &mut String, rows: &[&Row]) {
         });
         let mut notes = Vec::new();
         if let (Some(floor), Some(raw)) = (&row.floor, row.raw_change) {
-            notes.push(format!("÷ `{floor}`; raw {}", signed_percent(raw)));
+            let moved = match row.moved {
+                Some(Moved::Both) => "; raw and normalised moved",
+                Some(Moved::Raw) => "; only the raw time moved",
+                Some(Moved::Normalised) => "; only the normalised ratio moved",
+                _ => "",
+            };
+            let floor_change = row.floor_change.map_or(String::new(), signed_percent);
+            notes.push(format!("÷ `{floor}` ({floor_change}); raw {}{moved}", signed_percent(raw)));
+        }
+        if let Some([_, above]) = row.threshold.filter(|_| widened(row)) {
+            notes.push(format!("busy host: threshold {}", signed_percent(above)));
         }
         if let Some(limit) = row.limit {
-            notes.push(format!("limit {}", amount(row.kind, &row.measure, limit)));
+            notes.push(format!("limit {}", unit.format(limit)));
+        }
+        if let Some(note) = &row.note {
+            notes.push(note.clone());
         }
         if let Some(again) = row.rerun_change {
             notes.push(format!("re-run {}", signed_percent(again)));
@@ -281,28 +292,17 @@ fn describe(meta: Option<&Metadata>) -> String {
     })
 }
 
-/// A value in the unit its measure implies: timings in ns scaled to a readable unit,
-/// counts as integers when they are whole.
-fn amount(kind: Kind, measure: &str, v: f64) -> String {
-    if kind == Kind::Timing && (measure == super::criterion::LATENCY || measure.ends_with("-ns")) {
-        let (scaled, unit) = match v {
-            v if v >= 1e9 => (v / 1e9, "s"),
-            v if v >= 1e6 => (v / 1e6, "ms"),
-            v if v >= 1e3 => (v / 1e3, "µs"),
-            v => (v, "ns"),
-        };
-        format!("{scaled:.2} {unit}")
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
-    }
+/// Whether a busy host widened the threshold this timing row was held against.
+fn widened(row: &Row) -> bool {
+    row.threshold.is_some_and(|[below, above]| above > -below + 1e-12)
 }
 
-fn percent(fraction: f64) -> String {
+pub(super) fn percent(fraction: f64) -> String {
     format!("{:.1} %", fraction * 100.0)
 }
 
-fn signed_percent(fraction: f64) -> String {
-    format!("{:+.1} %", fraction * 100.0)
+pub(super) fn signed_percent(fraction: f64) -> String {
+    // Rounded first, and `+ 0.0` turns −0.0 into 0.0: no "−0.0 %" for a tiny change.
+    let tenths = (fraction * 1000.0).round() / 10.0 + 0.0;
+    format!("{tenths:+.1} %")
 }

@@ -1,9 +1,11 @@
-//! What a comparison tolerates: count tolerances, the noise threshold for timings, and
-//! which benchmark is divided by which floor.
+//! What a comparison tolerates: count tolerances, the noise threshold for timings, which
+//! benchmark is divided by which floor, and whether a missing benchmark fails.
 //!
 //! Defaults are the project's documented choices (5 % noise, instructions 1 %, other
-//! counts exact, the two floors README names); the command line overrides them. This
-//! module holds values and the rules that read them; it judges nothing itself.
+//! counts exact, the two floors README names); the command line overrides them. Every
+//! fraction is written the way criterion writes its own (`0.05` = 5 %) or as an
+//! unambiguous percentage (`5%`), see [`Fraction`]. This module holds values and the
+//! rules that read them; it judges nothing itself.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -58,6 +60,52 @@ impl fmt::Display for Tolerance {
     }
 }
 
+/// A fraction as the command line and the scripts' knobs take it: `0.05` (criterion's own
+/// spelling, as in its `--noise-threshold 0.05`) or `5%`. A bare number above 1 is
+/// rejected with a hint, because `5` could mean either 5 % or 500 %.
+///
+/// ```
+/// use sttbench::baseline::Fraction;
+/// assert_eq!("0.02".parse::<Fraction>().unwrap().0, 0.02);
+/// assert_eq!("2%".parse::<Fraction>().unwrap().0, 0.02);
+/// assert!("2".parse::<Fraction>().unwrap_err().contains("0.02 or 2%"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Fraction(pub f64);
+
+impl FromStr for Fraction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let (number, percent) = match t.strip_suffix('%') {
+            Some(p) => (p.trim(), true),
+            None => (t, false),
+        };
+        let n: f64 = number
+            .parse()
+            .ok()
+            .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+            .ok_or_else(|| format!("`{s}` is not a fraction; write 0.05 or 5%"))?;
+        if percent {
+            return Ok(Fraction(n / 100.0));
+        }
+        if n > 1.0 {
+            return Err(format!(
+                "`{s}` is ambiguous: fractions are written as criterion writes them, so \
+                 write {} or {s}% for {s} percent",
+                n / 100.0
+            ));
+        }
+        Ok(Fraction(n))
+    }
+}
+
+impl fmt::Display for Fraction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", self.0 * 100.0)
+    }
+}
+
 /// "Benchmarks `<group>/<function>/<value>` are normalised by `<group>/<floor>/<value>`".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FloorRule {
@@ -104,6 +152,13 @@ pub struct Settings {
     pub default_tolerance: Tolerance,
     /// Which benchmarks are normalised by which floor. Default: [`FloorRule::defaults`].
     pub floors: Vec<FloorRule>,
+    /// The confidence level of the intervals in the inputs (criterion's default, `0.95`),
+    /// which is also the level of the change intervals the comparison reports.
+    pub interval_confidence: f64,
+    /// Whether a benchmark in the old results and not in the new passes. Default `false`:
+    /// a bench that stopped running (renamed, filtered away, crashed before writing)
+    /// fails the gate until the baseline is updated or the caller allows it.
+    pub allow_missing: bool,
 }
 
 impl Default for Settings {
@@ -113,6 +168,8 @@ impl Default for Settings {
             tolerances: BTreeMap::from([("instructions".to_owned(), Tolerance::Relative(0.01))]),
             default_tolerance: Tolerance::Absolute(0.0),
             floors: FloorRule::defaults(),
+            interval_confidence: 0.95,
+            allow_missing: false,
         }
     }
 }
@@ -121,6 +178,18 @@ impl Settings {
     /// Sets [`Self::noise_threshold`] (a fraction: `0.05` = 5 %).
     pub fn noise_threshold(mut self, fraction: f64) -> Self {
         self.noise_threshold = fraction;
+        self
+    }
+
+    /// Sets [`Self::allow_missing`].
+    pub fn allow_missing(mut self, allow: bool) -> Self {
+        self.allow_missing = allow;
+        self
+    }
+
+    /// Sets [`Self::interval_confidence`] (a fraction: `0.95`).
+    pub fn interval_confidence(mut self, confidence: f64) -> Self {
+        self.interval_confidence = confidence;
         self
     }
 

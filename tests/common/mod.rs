@@ -34,7 +34,12 @@ impl Drop for Scratch {
 /// Writes one benchmark's `new/{benchmark,estimates}.json` the way criterion 0.8 does,
 /// with a median of `median` ns and a ±`half_width` fraction confidence interval.
 pub fn criterion_run(root: &Path, id: &str, median: f64, half_width: f64) {
-    let new = root.join(id).join("new");
+    criterion_saved(root, id, "new", median, half_width);
+}
+
+/// As [`criterion_run`], into the run named `name` (`--save-baseline NAME`).
+pub fn criterion_saved(root: &Path, id: &str, name: &str, median: f64, half_width: f64) {
+    let new = root.join(id).join(name);
     std::fs::create_dir_all(&new).unwrap();
     let mut parts = id.splitn(3, '/');
     let (group, function, value) = (parts.next().unwrap(), parts.next(), parts.next());

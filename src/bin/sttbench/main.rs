@@ -47,18 +47,25 @@ enum Command {
     Stream(stream::StreamArgs),
     /// Compare two result sets and judge every benchmark.
     ///
-    /// OLD and NEW are each a baseline file, a BMF file or a criterion output directory.
-    /// Prints a markdown report. Exit status: 0 nothing regressed, 1 something regressed,
-    /// 2 an input is missing, corrupt or of another schema (the message names it).
+    /// OLD and NEW are each a baseline file, a BMF file, a criterion output directory or
+    /// a criterion baseline name. Prints a markdown report. Exit status: 0 nothing
+    /// regressed, 1 something regressed or went missing (unless --allow-missing), 2 an
+    /// input is missing, corrupt or unusable (the message names it and what to do).
     Compare(compare::CompareArgs),
+    /// Judge the paired A/B rounds `scripts/ab.sh` measured: HEAD ÷ BASE per round.
+    ///
+    /// Exit status: 0 nothing regressed, 1 something regressed, 2 broken input or a
+    /// benchmark that ran for one revision only (unless --allow-missing).
+    Paired(compare::PairedArgs),
     /// Build result and baseline files.
     #[command(subcommand)]
     Baseline(compare::BaselineCommand),
     /// Merge one measure from HdrHistogram interval logs of many processes or machines,
     /// exactly: count, p50, p99, max. A log that cannot be used is an error naming it.
     Merge(merge::MergeArgs),
-    /// Print the fraction of time a spinning thread loses to other processes (0.0–1.0);
-    /// above 0.05 the host is too busy for timings to fail a comparison.
+    /// Print the fraction of time a spinning thread loses to other processes (0.0–1.0).
+    /// Above 0.05 the host is too busy to make a baseline on; a comparison widens its
+    /// noise threshold by how much more time the new run lost than the old.
     Hiccup(compare::HiccupArgs),
     /// Measure how late the pacer wakes beside the OS timer floor and tokio's timer.
     Pace(pace::PaceArgs),
@@ -117,6 +124,7 @@ fn try_main(command: Command) -> Outcome {
         Command::Proxy(args) => proxy::proxy(args),
         Command::Stream(args) => stream::run(args),
         Command::Compare(args) => Ok(compare::compare(args)),
+        Command::Paired(args) => Ok(compare::paired(args)),
         Command::Baseline(command) => Ok(compare::baseline(command)),
         Command::Hiccup(args) => compare::hiccup(args),
         Command::Merge(args) => merge::run(args),

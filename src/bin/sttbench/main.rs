@@ -13,6 +13,8 @@ mod proxy;
 mod servers;
 mod stream;
 
+use std::future::Future;
+
 use clap::{Parser, Subcommand};
 use sttbench::signal::Signal;
 
@@ -135,4 +137,29 @@ fn try_main(command: Command) -> Outcome {
 /// One thread: the local peers and the client are latency-bound, not CPU-bound.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled (as `tokio::signal::ctrl_c` would), so a
+/// signal that arrives right after the address is printed is already ours.
+#[cfg(unix)]
+pub(crate) fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+/// Completes on Ctrl-C. Elsewhere than Unix the handler is installed on first poll,
+/// which the server's loop does at once.
+#[cfg(not(unix))]
+pub(crate) fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

@@ -4,7 +4,6 @@
 //! (`--latency`, …), then the per-direction ones (`--up-latency`, …), each overriding
 //! what came before.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -127,7 +126,8 @@ pub(crate) fn proxy(args: ProxyArgs) -> Outcome {
         })?;
         // Installed before the address is printed: a script that reads it and signals at
         // once still gets a clean stop.
-        let stop = stop_signal().map_err(|e| format!("cannot install the signal handler: {e}"))?;
+        let stop = crate::shutdown_signal()
+            .map_err(|e| format!("cannot install the signal handler: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         println!(
             "proxy listening on {local}, forwarding to {upstream} (Ctrl-C or SIGTERM stops it)"
@@ -220,28 +220,6 @@ fn describe(args: &ProxyArgs, link: &Link) {
             "note: an uplink of {rate} cannot carry 16 kHz mono PCM ({}) in real time",
             Rate::PCM_16K_MONO
         );
-    }
-}
-
-/// Completes on Ctrl-C (SIGINT) or SIGTERM; both handlers exist once this returns.
-fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut terminate = signal(SignalKind::terminate())?;
-        Ok(async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
     }
 }
 

@@ -4,7 +4,6 @@
 //! handlers, and only then print the address: a script that reads the address and
 //! signals at once gets a clean shutdown, never a death by signal.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -56,7 +55,7 @@ pub(crate) fn echo(args: EchoArgs) -> Outcome {
     let EchoArgs { listen, max_message_bytes } = args;
     runtime()?.block_on(async {
         let listener = bind(listen).await?;
-        let stop = shutdown_signal()?;
+        let stop = crate::shutdown_signal()?;
         println!("echo socket on ws://{} (Ctrl-C to stop)", listener.local_addr()?);
         let config = EchoConfig::default().max_message_size(max_message_bytes);
         echo::run(listener, config, stop).await;
@@ -84,7 +83,7 @@ pub(crate) fn mock(args: MockArgs) -> Outcome {
     let fault = config.fault_summary().map(|f| format!(" (fault {f})")).unwrap_or_default();
     runtime()?.block_on(async {
         let listener = bind(listen).await?;
-        let stop = shutdown_signal()?;
+        let stop = crate::shutdown_signal()?;
         let addr = listener.local_addr()?;
         println!("{provider} mock{fault} listening on {scheme}://{addr}");
         mock::run(listener, config, stop).await;
@@ -97,30 +96,5 @@ pub(crate) fn mock(args: MockArgs) -> Outcome {
 async fn bind(listen: SocketAddr) -> Result<TcpListener, String> {
     TcpListener::bind(listen).await.map_err(|e| {
         format!("cannot listen on {listen}: {e}; pass --listen 127.0.0.1:0 for any free port")
-    })
-}
-
-/// Completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is
-/// called, not when the future is first polled (as `tokio::signal::ctrl_c` would), so a
-/// signal that arrives right after the address is printed is already ours.
-#[cfg(unix)]
-fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
-}
-
-/// Completes on Ctrl-C. Elsewhere than Unix the handler is installed on first poll,
-/// which the server's loop does at once.
-#[cfg(not(unix))]
-fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
     })
 }

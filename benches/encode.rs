@@ -40,7 +40,7 @@
 //!   the input (output stores 4K-aliasing the input loads that follow).
 //!
 //! So each sample runs at another stack offset across a page ([`layout::StackSweep`]);
-//! encoders are taken 64-byte aligned where the heap allows ([`layout::aligned_encoder`]);
+//! encoders start their buffers on a 64-byte line (`ChunkEncoder` does it itself);
 //! each input is placed half a page from its encoder's buffer, and the floor's
 //! destination half a page from the input ([`layout::Placed`]). The encoder's buffer is
 //! the library's: from 500 ms up glibc maps it with `mmap`, 16 bytes past a page, the same

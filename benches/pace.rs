@@ -6,7 +6,7 @@
 //! slack) and its replica on another thread, the pacer on a current-thread and on a
 //! multi-thread runtime, and `tokio::time::sleep_until`, all at once on schedules spread
 //! over the period, so a busy neighbour hits all of them alike. The number the pacer is
-//! judged by is its lateness p99 ÷ the floor's (issue 9: at most 1.2); the replica's
+//! judged by is its lateness p99 ÷ the floor's (its target: at most 1.2); the replica's
 //! ratio, what a pacer as punctual as the OS scores in the same run, sits beside it.
 //!
 //! It prints the tables and writes Bencher Metric Format to `target/sttbench/pace.json`:

@@ -3,8 +3,8 @@
 //! a busy host that widens the threshold by what it measured and never excuses more,
 //! re-runs, missing benchmarks, incomparable compilers, and the order of the report.
 //!
-//! The tests named `hole_*` are the crafted inputs of issue 8 that the engine used to
-//! pass (each says what it did before); they fail on the old engine and pass now.
+//! The tests named `hole_*` are crafted inputs that an earlier engine wrongly
+//! passed (each says what it did before); they fail on the old engine and pass now.
 
 use sttbench::baseline::stats::median_interval;
 use sttbench::baseline::{

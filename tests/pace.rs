@@ -145,9 +145,11 @@ fn the_floor_records_every_wake() {
 #[cfg(target_os = "linux")]
 #[test]
 fn side_by_side_measures_every_method_with_its_cpu() {
-    let wakes = sttbench::pace::SEGMENT + 2;
+    // One complete round and a part-segment: the part counts in the wakes, not in a round.
+    let segments = sttbench::pace::ROUND_SEGMENTS as u32;
+    let wakes = sttbench::pace::SEGMENT * segments + 2;
     let lateness = SideBySide::default()
-        .period(Duration::from_millis(2))
+        .period(Duration::from_millis(1))
         .wakes(wakes)
         .run()
         .expect("every method runs on Linux");
@@ -157,14 +159,19 @@ fn side_by_side_measures_every_method_with_its_cpu() {
         assert_eq!((run.count(), run.early), (u64::from(wakes), 0), "{method}");
         // Spinning would use about a period of CPU per wake; waiting uses microseconds.
         let cpu = run.cpu_per_wake().expect("measured on Linux");
-        assert!(cpu < Duration::from_millis(1), "{method} used {cpu:?} of CPU per 2 ms wake");
-        assert_eq!(lateness.cpu_by_segment[&method].len(), 2, "a CPU figure per segment");
+        assert!(cpu < Duration::from_micros(500), "{method} used {cpu:?} of CPU per 1 ms wake");
+        let cpu_figures = lateness.cpu_by_segment[&method].len();
+        assert_eq!(cpu_figures, segments as usize + 1, "a CPU figure per segment");
         assert!(lateness.over_floor(method, 0.99).is_some_and(|r| r > 0.0), "{method}");
+        assert_eq!(lateness.p99_by_round[&method].len(), 1, "{method}: complete rounds only");
+        let by_round = lateness.p99_over_floor_by_round(method).expect("one round each");
+        assert!(by_round.value > 0.0 && by_round.lower <= by_round.upper, "{method}");
     }
     assert_eq!(lateness.over_floor(Method::TimerFloor, 0.99), Some(1.0));
+    assert_eq!(lateness.p99_over_floor_by_round(Method::TimerFloor).map(|e| e.value), Some(1.0));
 
     let json: serde_json::Value = serde_json::from_str(&lateness.to_json()).unwrap();
-    assert_eq!(json["period_ns"], 2_000_000);
+    assert_eq!(json["period_ns"], 1_000_000);
     assert_eq!(json["pacer"], "timer_fd");
     for id in ["timer_floor", "timer_floor_replica", "pacer", "pacer_multi_thread", "tokio_sleep"] {
         let m = &json["methods"][id];
@@ -172,6 +179,8 @@ fn side_by_side_measures_every_method_with_its_cpu() {
         for field in ["p50_ns", "p99_ns", "max_ns", "cpu_per_wake_ns", "p99_over_floor"] {
             assert!(m[field].is_number(), "{id}.{field} in {m}");
         }
+        assert_eq!(m["p99_over_floor_by_round"]["rounds"], 1, "{id}");
+        assert!(m["p99_over_floor_by_round"]["median"].is_number(), "{id}");
     }
     let table = lateness.to_string();
     assert!(Method::ALL.iter().all(|m| table.contains(m.id())), "{table}");

@@ -40,7 +40,7 @@ use std::fmt;
 use serde::Serialize;
 use tokio::time::Instant;
 
-pub use side_by_side::{Lateness, Method, SEGMENT, SideBySide};
+pub use side_by_side::{Lateness, Method, ROUND_CONFIDENCE, ROUND_SEGMENTS, SEGMENT, SideBySide};
 pub use wakes::{Schedule, Wakes, paced, timer_floor};
 
 /// Wakes a task at absolute deadlines: a `timerfd` on the caller's runtime

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::side_by_side::{Lateness, Method, SEGMENT, SideBySide};
+use super::side_by_side::{Lateness, Method, ROUND_SEGMENTS, SEGMENT, SideBySide};
 use super::sys::{cpu_time, this_thread_cpu_clock};
 use super::{Pacer, PacerKind, Schedule, Wakes};
 use crate::error::Error;
@@ -49,16 +49,25 @@ pub(super) fn run(config: &SideBySide) -> crate::Result<Lateness> {
         pacer,
         methods: BTreeMap::new(),
         cpu_by_segment: BTreeMap::new(),
+        p99_by_round: BTreeMap::new(),
     };
-    for (method, (wakes, segments)) in results {
-        lateness.methods.insert(method, wakes);
-        lateness.cpu_by_segment.insert(method, segments);
+    for (method, measured) in results {
+        lateness.methods.insert(method, measured.wakes);
+        lateness.cpu_by_segment.insert(method, measured.cpu_by_segment);
+        lateness.p99_by_round.insert(method, measured.p99_by_round);
     }
     Ok(lateness)
 }
 
 fn timer_error(what: &str, e: std::io::Error) -> Error {
     crate::error::TimerError::new(format!("{what}: {e}"), Some(e)).into()
+}
+
+/// What one method's thread measured.
+struct Measured {
+    wakes: Wakes,
+    cpu_by_segment: Vec<Duration>,
+    p99_by_round: Vec<Duration>,
 }
 
 /// One method, ready to run on a thread of its own: its runtime and pacer built.
@@ -146,12 +155,15 @@ impl Runner {
     }
 
     /// Wakes at every deadline of `schedule`, [`SEGMENT`] at a time, reading the CPU
-    /// clocks between segments; returns the wakes and each segment's CPU per wake.
-    fn run(mut self, schedule: Schedule) -> crate::Result<(Wakes, Vec<Duration>)> {
+    /// clocks between segments; returns the wakes, each segment's CPU per wake and each
+    /// round's p99.
+    fn run(mut self, schedule: Schedule) -> crate::Result<Measured> {
         let own_clock = this_thread_cpu_clock();
         let mut all = Wakes::default();
         let mut segments = Vec::new();
-        for start in (0..schedule.count).step_by(SEGMENT as usize) {
+        let mut round = Wakes::default();
+        let mut p99_by_round = Vec::new();
+        for (i, start) in (0..schedule.count).step_by(SEGMENT as usize).enumerate() {
             let part = schedule.part(start..start.saturating_add(SEGMENT));
             let clocks: Vec<libc::clockid_t> = match &self {
                 Runner::MultiThread(_, _, clocks) => clocks.snapshot(),
@@ -162,8 +174,13 @@ impl Runner {
             wakes.cpu = (!clocks.is_empty()).then(|| cpu_time(&clocks).saturating_sub(before));
             segments.extend(wakes.cpu_per_wake());
             all.merge(&wakes);
+            round.merge(&wakes);
+            if (i + 1) % ROUND_SEGMENTS == 0 {
+                p99_by_round.push(round.lateness.quantile(0.99));
+                round.lateness.clear();
+            }
         }
-        Ok((all, segments))
+        Ok(Measured { wakes: all, cpu_by_segment: segments, p99_by_round })
     }
 
     fn wake(&mut self, schedule: Schedule) -> crate::Result<Wakes> {

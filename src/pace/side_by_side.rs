@@ -20,6 +20,13 @@
 //! replica's ratio to the floor is printed beside every other method's: the noise a
 //! ratio has in that run.
 //!
+//! The figure the pacer is held to is therefore taken in rounds ([`ROUND_SEGMENTS`]
+//! segments, 300 wakes): each round gives every method's p99 ÷ the floor's p99 from the
+//! same seconds, and [`Lateness::p99_over_floor_by_round`] is the median of those
+//! ratios with its order-statistics interval, the estimator the paired A/B comparison
+//! uses: a round in which a stall of the host fell on one method and not the other is
+//! outvoted by the rounds around it instead of deciding the figure.
+//!
 //! Each method's CPU time is that of its own threads (the runtime's, for a runtime),
 //! sampled every [`SEGMENT`] wakes so its spread is known.
 
@@ -30,11 +37,19 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{PacerKind, Wakes};
+use crate::baseline::stats::{Estimate, median_interval};
 use crate::error::Error;
 use crate::metrics::LatencySummary;
 
 /// Wakes per CPU sample: one second at 20 ms.
 pub const SEGMENT: u32 = 50;
+
+/// Segments per round of [`Lateness::p99_by_round`]: 300 wakes, so each round's p99 is
+/// its third-latest wake.
+pub const ROUND_SEGMENTS: usize = 6;
+
+/// The confidence of [`Lateness::p99_over_floor_by_round`]'s interval.
+pub const ROUND_CONFIDENCE: f64 = 0.95;
 
 /// How a run waited for its deadlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -218,6 +233,9 @@ pub struct Lateness {
     /// Each method's CPU time per wake in each [`SEGMENT`] of its wakes, in order: how
     /// much the figure in [`methods`](Self::methods) varies.
     pub cpu_by_segment: BTreeMap<Method, Vec<Duration>>,
+    /// Each method's lateness p99 in each complete round of [`ROUND_SEGMENTS`]
+    /// segments, in order (a trailing part-round is left out).
+    pub p99_by_round: BTreeMap<Method, Vec<Duration>>,
 }
 
 impl Lateness {
@@ -227,6 +245,23 @@ impl Lateness {
         let floor = self.methods.get(&Method::TimerFloor)?.lateness.quantile(q);
         let it = self.methods.get(&method)?.lateness.quantile(q);
         (!floor.is_zero()).then(|| it.as_secs_f64() / floor.as_secs_f64())
+    }
+
+    /// `method`'s p99 ÷ the floor's p99 round by round, summarised as the median of the
+    /// rounds' ratios with its [`ROUND_CONFIDENCE`] interval (see the module docs);
+    /// `None` when either was not measured or no round is complete. With fewer than six
+    /// rounds the interval is the ratios' whole range and says so
+    /// ([`Estimate::full_confidence`]).
+    pub fn p99_over_floor_by_round(&self, method: Method) -> Option<Estimate> {
+        let floor = self.p99_by_round.get(&Method::TimerFloor)?;
+        let it = self.p99_by_round.get(&method)?;
+        let ratios: Vec<f64> = floor
+            .iter()
+            .zip(it)
+            .filter(|(floor, _)| !floor.is_zero())
+            .map(|(floor, it)| it.as_secs_f64() / floor.as_secs_f64())
+            .collect();
+        median_interval(&ratios, ROUND_CONFIDENCE)
     }
 
     /// The report as pretty JSON: per method the lateness percentiles (`p50_ns`, `p99_ns`,
@@ -250,6 +285,14 @@ impl Lateness {
                         early: w.early,
                         cpu_per_wake_ns: w.cpu_per_wake().map(nanos),
                         p99_over_floor: self.over_floor(m, 0.99),
+                        p99_over_floor_by_round: self.p99_over_floor_by_round(m).map(|e| {
+                            RoundsJson {
+                                median: e.value,
+                                lower: e.lower,
+                                upper: e.upper,
+                                rounds: self.p99_by_round.get(&m).map_or(0, Vec::len),
+                            }
+                        }),
                     };
                     (m.id(), json)
                 })
@@ -273,6 +316,15 @@ struct MethodJson {
     early: u64,
     cpu_per_wake_ns: Option<u64>,
     p99_over_floor: Option<f64>,
+    p99_over_floor_by_round: Option<RoundsJson>,
+}
+
+#[derive(Serialize)]
+struct RoundsJson {
+    median: f64,
+    lower: f64,
+    upper: f64,
+    rounds: usize,
 }
 
 impl fmt::Display for Lateness {
@@ -285,16 +337,22 @@ impl fmt::Display for Lateness {
         )?;
         write!(
             f,
-            "{:<20} {:>10} {:>10} {:>10} {:>10} {:>12}",
-            "method", "p50", "p99", "max", "cpu/wake", "p99 ÷ floor"
+            "{:<20} {:>10} {:>10} {:>10} {:>10} {:>12} {:>24}",
+            "method", "p50", "p99", "max", "cpu/wake", "p99 ÷ floor", "by round (95 % interval)"
         )?;
         for (&method, wakes) in &self.methods {
             let s = wakes.lateness.summary();
             let cpu = wakes.cpu_per_wake().map_or("-".to_owned(), |d| format!("{d:.1?}"));
             let ratio = self.over_floor(method, 0.99).map_or("-".to_owned(), |r| format!("{r:.2}"));
+            let rounds = self
+                .p99_over_floor_by_round(method)
+                .filter(|_| method != Method::TimerFloor)
+                .map_or("-".to_owned(), |e| {
+                    format!("{:.2} [{:.2}, {:.2}]", e.value, e.lower, e.upper)
+                });
             write!(
                 f,
-                "\n{:<20} {:>10} {:>10} {:>10} {cpu:>10} {ratio:>12}",
+                "\n{:<20} {:>10} {:>10} {:>10} {cpu:>10} {ratio:>12} {rounds:>24}",
                 method.id(),
                 format!("{:.1?}", s.p50),
                 format!("{:.1?}", s.p99),

@@ -311,6 +311,16 @@ where
         self.send_message(message).await
     }
 
+    /// Drops the connection's write half now, without a close frame, as
+    /// [`Session::abort`] does; the streaming driver gives up a dropped connection this
+    /// way before it reconnects.
+    pub(crate) fn abort(&self) {
+        self.shared.aborted.store(true, Ordering::Release);
+        if let Ok(mut sink) = self.shared.sink.try_lock() {
+            sink.take();
+        }
+    }
+
     /// The dialect this session speaks.
     pub fn dialect(&self) -> &dyn Dialect {
         self.shared.dialect.as_ref()

@@ -203,7 +203,7 @@ impl Rebase {
                     self.next_turn = self.next_turn.max(turn.saturating_add(1));
                 }
                 // A partial of audio already finalised is as stale as a repeated final.
-                !self.delivered.is_some_and(|delivered| t.end <= delivered)
+                self.delivered.is_none_or(|delivered| t.end > delivered)
             }
             Event::SpeechStarted { at } => {
                 *at += offset;

@@ -92,10 +92,11 @@ where
         self.connected = true;
         self.conn_audio = offset;
         // Nothing left to send: audio would flow now if there were any.
-        if self.resend.is_empty() && self.feed.exhausted() {
-            if let Some(since) = self.gap_since.take() {
-                self.gaps.push(Instant::now().saturating_duration_since(since));
-            }
+        if self.resend.is_empty()
+            && self.feed.exhausted()
+            && let Some(since) = self.gap_since.take()
+        {
+            self.gaps.push(Instant::now().saturating_duration_since(since));
         }
     }
 

@@ -164,10 +164,18 @@ async fn a_proxy_reset_mid_stream_loses_nothing() {
 type Received = Arc<Mutex<Vec<Vec<u8>>>>;
 
 /// A plain WebSocket server that never sends a result: it records the binary payload
-/// each connection receives, drops the first `drops` connections (no close frame) once
-/// they have received `drop_after` bytes, and answers a close-stream message or a close
-/// frame on the others with a normal close.
+/// each connection receives, drops the first `drops` connections once they have
+/// received `drop_after` bytes (without a close frame, or with `close` as its code), and
+/// answers a close-stream message or a close frame on the others with a normal close.
 async fn recording(drops: usize, drop_after: usize) -> (String, Received) {
+    recording_closing(drops, drop_after, None).await
+}
+
+async fn recording_closing(
+    drops: usize,
+    drop_after: usize,
+    close: Option<u16>,
+) -> (String, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let url = format!("ws://{}", listener.local_addr().expect("an address"));
     let received: Received = Arc::default();
@@ -191,7 +199,11 @@ async fn recording(drops: usize, drop_after: usize) -> (String, Received) {
                                 log[index].len()
                             };
                             if index < drops && total >= drop_after {
-                                return; // dropped: no close frame
+                                if let Some(code) = close {
+                                    let frame = CloseFrame { code: code.into(), reason: "".into() };
+                                    let _ = ws.close(Some(frame)).await;
+                                }
+                                return; // dropped, or closed with `close`
                             }
                         }
                         Message::Text(_) | Message::Close(_) => {
@@ -209,15 +221,19 @@ async fn recording(drops: usize, drop_after: usize) -> (String, Received) {
 }
 
 /// With no finals, everything since the start is unconfirmed: each connection after a
-/// drop receives the audio from its first byte, in order, and the last one all of it.
+/// drop (no close frame, a normal close before the client's, a 1012 restart) receives
+/// the audio from its first byte, in order, and the last one all of it.
 #[tokio::test(start_paused = true)]
 async fn a_server_that_never_confirms_receives_every_byte_again_after_each_drop() {
     let audio = speech();
     let all = encoded(&audio);
-    for provider in PROVIDERS {
-        let (url, received) = recording(2, BYTES_PER_SECOND).await;
+    for (provider, close) in
+        PROVIDERS.into_iter().flat_map(|p| [(p, None), (p, Some(1000)), (p, Some(1012))])
+    {
+        let (url, received) = recording_closing(2, BYTES_PER_SECOND, close).await;
         let config = reconnecting(5, ms(60_000));
         let (outcome, _) = run_watched(url, provider, config, &audio, Recorder::new()).await;
+        let provider = format!("{provider}, closing with {close:?}");
         assert_lost_nothing(&format!("{provider}, no results"), &outcome, 2);
         assert_eq!(outcome.bytes_sent, all.len() as u64);
         let received = received.lock().unwrap().clone();

@@ -16,6 +16,11 @@ use crate::encode::AudioFormat;
 /// retries at the same instants every time.
 pub const RECONNECT_SEED: u64 = 0x5E55_1011_0000_0001;
 
+/// The fewest connect attempts a reconnect after a drop makes: with the default backoff,
+/// about 1.5 s for a restarting server to come back (100 + 200 + 400 + 800 ms, less
+/// jitter).
+pub const RECONNECT_ATTEMPTS: u32 = 5;
+
 /// A session's settings. Build it from [`Default`] with the by-value setters.
 ///
 /// ```
@@ -240,7 +245,10 @@ impl ReconnectPolicy {
     /// without a close frame, a retryable close code, a stall). Default 0: a drop ends
     /// the run, so a measurement never silently includes a reconnect; `sttbench stream`
     /// sets 10 (`--reconnects`). The first attempt of each reconnect is immediate, the
-    /// others follow [`backoffs`](Self::backoffs).
+    /// others follow [`backoffs`](Self::backoffs); a reconnect makes at least
+    /// [`RECONNECT_ATTEMPTS`] attempts even when [`attempts`](Self::attempts) is fewer (a
+    /// measured run connects once): a reconnect that gave up at the first refusal of a
+    /// restarting server would lose the audio it exists to keep.
     pub fn reconnects(mut self, reconnects: u32) -> Self {
         self.reconnects = reconnects;
         self

@@ -19,7 +19,7 @@ mod config;
 mod connect;
 mod stats;
 
-pub use config::{RECONNECT_SEED, ReconnectPolicy, SessionConfig};
+pub use config::{RECONNECT_ATTEMPTS, RECONNECT_SEED, ReconnectPolicy, SessionConfig};
 pub use connect::trust_pem;
 pub(crate) use stats::MAX_IN_FLIGHT;
 pub use tokio_tungstenite::MaybeTlsStream;

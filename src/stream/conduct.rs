@@ -483,9 +483,11 @@ where
             self.replay.confirm(cursor);
         }
         observer.received(&Received { event: &event, at, echo_of });
+        // A normal close before ours is a server that ended the session with audio still
+        // to come: as good as a drop, for audio that must not be lost.
         if let Event::Closed { code, .. } = &event
             && self.resumable()
-            && retryable_close(*code)
+            && (retryable_close(*code) || (*code == 1000 && !self.facts.close_sent))
         {
             return self.resume(format!("the server closed the session with {code}"));
         }

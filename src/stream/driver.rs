@@ -20,7 +20,7 @@ use super::outcome::{Ending, Outcome, Phase};
 use super::pace::{Pacer, TokioPacer};
 use super::source::Audio;
 use crate::provider::Dialect;
-use crate::session::{MaybeTlsStream, Session};
+use crate::session::{MaybeTlsStream, RECONNECT_ATTEMPTS, Session};
 
 /// What a [`Control`] asks of the streams that watch it. Ordered: a request only ever
 /// escalates.
@@ -179,9 +179,12 @@ impl<P: Pacer> Driver<P> {
             session = connecting => session?,
         };
         let connect = started.elapsed();
-        // Every reconnect dials the same way, by the same policy.
+        // Every reconnect dials the same way, by the same policy, but with at least
+        // `RECONNECT_ATTEMPTS` attempts (see `ReconnectPolicy::reconnects`).
         let dial: Dial<MaybeTlsStream<TcpStream>> = {
-            let session = config.session.clone();
+            let policy = config.session.get_reconnect();
+            let policy = policy.attempts(policy.get_attempts().max(RECONNECT_ATTEMPTS));
+            let session = config.session.clone().reconnect(policy);
             Box::new(move || {
                 let (url, dialect, session) = (url.clone(), Arc::clone(&dialect), session.clone());
                 Box::pin(async move { Session::connect(&url, dialect, session).await })

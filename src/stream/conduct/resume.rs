@@ -3,7 +3,8 @@
 //!
 //! What counts as a drop: the connection broke (a read or write error, or the server's
 //! events ended without a close frame), the server closed with a code worth retrying
-//! (`replay.rs` says which), or the watchdog found a stall. Not a drop: a stop or abort,
+//! (`replay.rs` says which) or closed normally before the client's own close (audio was
+//! still to come), or the watchdog found a stall. Not a drop: a stop or abort,
 //! a close the server meant (a refused key, a normal close), a close timeout.
 //!
 //! Between the drop and the new session nothing is written; the pacer goes on filling the

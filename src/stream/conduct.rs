@@ -5,18 +5,21 @@
 //!
 //! Everything runs in one `select!` loop over persistent futures: the pacer's wait, the
 //! current write and the event stream live across iterations, so none is ever cancelled
-//! half-way (a write is never abandoned mid-frame, an event never lost), and the state
+//! half-way (a write is never abandoned mid-frame, an event never lost; only a reconnect
+//! drops them, with the connection they belong to), and the state
 //! they report to is plain data owned by the loop: no locks, no `RefCell`, and the whole
 //! run is one `Send` future that a multi-threaded runtime can spawn by the hundred.
 //!
-//! The send and receive halves are deliberately separate (`on_written` and `on_event`
-//! touch the connection; the queue and the schedule do not), which is where reconnecting
-//! fits (`conduct/resume.rs`): on a drop, dial a new session while the pacer goes on
-//! filling the queue, send the chunks no final has covered first (`replay.rs`), then the
-//! queue, with the same schedule; the new connection's results are re-based onto the
-//! run's timeline before anyone sees them.
+//! The send and receive halves are deliberately separate (`conduct/send.rs` and
+//! `conduct/receive.rs` touch the connection; the queue and the schedule do not), which
+//! is where reconnecting fits (`conduct/resume.rs`): on a drop, dial a new session while
+//! the pacer goes on filling the queue, send the chunks no final has covered first
+//! (`replay.rs`), then the queue, with the same schedule; the new connection's results
+//! are re-based onto the run's timeline before anyone sees them.
 
+mod receive;
 mod resume;
+mod send;
 
 use std::collections::VecDeque;
 use std::pin::pin;
@@ -34,15 +37,16 @@ use super::config::StreamConfig;
 use super::decide::Facts;
 use super::driver::Stop;
 use super::feed::{Fed, Feed};
-use super::observer::{ChunkTimes, Observer, Received, Start};
+use super::observer::{ChunkTimes, Observer, Start};
 use super::outcome::{Outcome, Phase};
 use super::pace::{Pacer, wake};
-use super::replay::{Rebase, Replay, confirmed_by, retryable_close, retryable_error};
+use super::replay::{Rebase, Replay};
 use super::source::Audio;
 use super::watch::{Verdict, Watchdog};
 use crate::Error;
 use crate::provider::Event;
-use crate::session::{MAX_IN_FLIGHT, Sender, Session};
+use crate::session::{Sender, Session};
+use send::{Sent, write};
 
 /// After a write fails, how long the receiver may take to explain it: a server that
 /// closed with a code usually has its close frame on the way, and it says more than the
@@ -168,36 +172,6 @@ async fn changed(control: &mut Option<watch::Receiver<Stop>>) -> Option<Stop> {
         Some(rx) => rx.changed().await.ok().map(|()| *rx.borrow_and_update()),
         None => std::future::pending().await,
     }
-}
-
-/// What the writer sends.
-enum Outgoing {
-    Audio(ChunkTimes, Bytes),
-    Probe,
-    Close,
-}
-
-/// What the writer sent (the chunk's bytes are gone by then).
-#[derive(Clone, Copy)]
-enum Sent {
-    Audio(ChunkTimes),
-    Probe,
-    Close,
-}
-
-/// One write and flush; returns what it was and when it was done.
-async fn write<S>(sender: Sender<S>, item: Outgoing) -> (Sent, crate::Result<Instant>)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let (sent, result) = match item {
-        Outgoing::Audio(times, chunk) => {
-            (Sent::Audio(times), sender.send_at(chunk, times.due).await)
-        }
-        Outgoing::Probe => (Sent::Probe, sender.probe().await),
-        Outgoing::Close => (Sent::Close, sender.close().await),
-    };
-    (sent, result.map(|()| Instant::now()))
 }
 
 /// The state of one run; every handler below updates it and nothing else.
@@ -332,180 +306,6 @@ where
         }
     }
 
-    /// The writer's next item, if it has one.
-    fn next_write(&mut self) -> Option<Outgoing> {
-        // Sealed without a stop: the server closed or a write failed; nothing more goes out.
-        if (self.feed.sealed() && self.stop_deadline.is_none()) || !self.connected || self.broken {
-            return None;
-        }
-        let now = Instant::now();
-        // A probe goes ahead of the audio: it is a few bytes, and it is only wanted when the
-        // server has been silent for half the stall window.
-        // Nothing may follow a close frame (the dialects without a close-stream message);
-        // after a close-stream message the server still answers pings.
-        let may_probe = !self.feed.sealed()
-            && (!self.facts.close_sent || self.sender.dialect().close_stream().is_some());
-        let item = if self.probe_wanted && may_probe {
-            self.probe_wanted = false;
-            Outgoing::Probe
-        } else if let Some((mut times, chunk)) = self.resend.pop_front() {
-            times.dequeued = now;
-            Outgoing::Audio(times, chunk)
-        } else if let Some((times, chunk)) = self.feed.pop(now) {
-            // Kept before it is written: a write that fails is sent again after a reconnect.
-            self.replay.keep(times, chunk.clone());
-            Outgoing::Audio(times, chunk)
-        } else if !self.facts.close_sent
-            && self.phase != Phase::Closing
-            && (self.stop_deadline.is_some() || self.feed.exhausted())
-        {
-            self.facts.all_sent = self.stop_deadline.is_none();
-            self.phase = Phase::Closing;
-            Outgoing::Close
-        } else {
-            return None;
-        };
-        let sent = match &item {
-            Outgoing::Audio(times, _) => Sent::Audio(*times),
-            Outgoing::Probe => Sent::Probe,
-            Outgoing::Close => Sent::Close,
-        };
-        self.writing = Some((sent, now));
-        Some(item)
-    }
-
-    fn on_written<O: Observer>(
-        &mut self,
-        sent: Sent,
-        result: crate::Result<Instant>,
-        observer: &mut O,
-    ) {
-        self.writing = None;
-        let at = match result {
-            Ok(at) => at,
-            Err(error) => return self.write_failed(&error),
-        };
-        match sent {
-            Sent::Audio(mut times) => {
-                times.written = at;
-                if let Some(since) = self.gap_since.take() {
-                    self.gaps.push(at.saturating_duration_since(since));
-                }
-                self.conn_audio = times.audio_end;
-                self.last_written = Some(at);
-                if self.echoes {
-                    if self.in_flight.len() == MAX_IN_FLIGHT {
-                        self.in_flight.pop_front();
-                    }
-                    self.in_flight.push_back(times);
-                }
-                if times.seq < self.fresh {
-                    // Sent again after a reconnect: counted as replayed, timed once.
-                    self.replayed_bytes += times.bytes as u64;
-                } else {
-                    self.fresh = times.seq + 1;
-                    self.chunks_sent += 1;
-                    self.bytes_sent += times.bytes as u64;
-                    self.audio_sent = self.audio_sent.max(times.audio_end);
-                    observer.chunk(&times);
-                }
-            }
-            Sent::Probe => self.watchdog.probed(),
-            Sent::Close => {
-                self.facts.close_sent = true;
-                self.close_deadline = Some(at + self.config.session.get_close_timeout());
-            }
-        }
-        self.watchdog.wrote(at, self.conn_audio);
-    }
-
-    fn write_failed(&mut self, error: &Error) {
-        let cause = cause("writing", error);
-        tracing::debug!(provider = self.provider, "{cause}");
-        if self.resumable() {
-            // The close frame that may explain it, or the read error, decides within the
-            // settle time; the queue stays for the next connection.
-            self.broken = true;
-            self.settle_deadline = Some(Instant::now() + SETTLE);
-            return;
-        }
-        self.ended_in.get_or_insert(self.phase);
-        self.facts.transport_error.get_or_insert(cause);
-        self.feed.seal();
-        self.stop_deadline = None;
-        self.settle_deadline = Some(Instant::now() + SETTLE);
-    }
-
-    fn on_event<O: Observer>(&mut self, event: Option<crate::Result<Event>>, observer: &mut O) {
-        let mut event = match event {
-            Some(Ok(event)) => event,
-            Some(Err(Error::Provider(error))) if self.resumable() && retryable_error(&error) => {
-                return self.resume(format!("the server closed the session: {error}"));
-            }
-            Some(Err(Error::Provider(error))) => {
-                self.ended_in.get_or_insert(self.phase);
-                self.facts.provider_error = Some(*error);
-                self.facts.events_ended = true;
-                return;
-            }
-            Some(Err(error)) if self.resumable() => return self.resume(cause("reading", &error)),
-            Some(Err(error)) => {
-                let cause = cause("reading", &error);
-                self.ended_in.get_or_insert(self.phase);
-                self.facts.transport_error.get_or_insert(cause);
-                self.facts.events_ended = true;
-                return;
-            }
-            None if self.resumable() && self.dropped_without_answer() => {
-                return self.resume("the server ended the connection without a close frame".into());
-            }
-            None => {
-                self.facts.events_ended = true;
-                return;
-            }
-        };
-        let at = Instant::now();
-        if !self.rebase.apply(&mut event) {
-            // A repeat of a result delivered before the reconnect.
-            self.watchdog.heard(at, None);
-            return;
-        }
-        let echo_of = match event {
-            Event::Echo(_) if self.echoes => self.in_flight.pop_front(),
-            _ => None,
-        };
-        let answered = match &event {
-            Event::Transcript(t) => Some(t.end),
-            _ => echo_of.map(|chunk| chunk.audio_end),
-        };
-        self.watchdog.heard(at, answered);
-        if let Some(cursor) = confirmed_by(&event, echo_of.as_ref()) {
-            self.replay.confirm(cursor);
-        }
-        observer.received(&Received { event: &event, at, echo_of });
-        // A normal close before ours is a server that ended the session with audio still
-        // to come: as good as a drop, for audio that must not be lost.
-        if let Event::Closed { code, .. } = &event
-            && self.resumable()
-            && (retryable_close(*code) || (*code == 1000 && !self.facts.close_sent))
-        {
-            return self.resume(format!("the server closed the session with {code}"));
-        }
-        if let Event::Closed { code, reason } = event {
-            if !self.facts.close_sent {
-                tracing::info!(provider = self.provider, code, %reason, "the server closed the session");
-            }
-            self.ended_in.get_or_insert(self.phase);
-            self.facts.server_close = Some((code, reason));
-            // Nothing can be sent after the server's close; its events end next, and
-            // the close timeout bounds a server that never lets go of the connection.
-            self.feed.seal();
-            let limit = at + self.config.session.get_close_timeout();
-            let bound = self.stop_deadline.take().map_or(limit, |stop| stop.min(limit));
-            self.settle_deadline.get_or_insert(bound);
-        }
-    }
-
     fn on_control(&mut self, stop: Stop) {
         match stop {
             Stop::Run => {}
@@ -635,7 +435,7 @@ where
 
 /// What a failed read or write says, without the crate's "the WebSocket connection
 /// failed" preamble: the transport's own words are the news.
-fn cause(doing: &str, error: &Error) -> String {
+pub(super) fn cause(doing: &str, error: &Error) -> String {
     match error {
         Error::WebSocket(e) => format!("{doing} failed: {e}"),
         other => format!("{doing} failed: {other}"),

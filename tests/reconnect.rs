@@ -100,14 +100,15 @@ fn assert_lost_nothing(what: &str, outcome: &Outcome, reconnects: u32) {
 }
 
 /// The mocks drop (no close frame) the first two connections at 2 s of the audio each
-/// receives, or close the first with a retryable 1011: the run reconnects, sends the
-/// unconfirmed audio again, and delivers exactly the finals of a clean run.
+/// receives, close the first with a retryable 1011, or stall it (the watchdog finds it):
+/// the run reconnects, sends the unconfirmed audio again, and delivers exactly the
+/// finals of a clean run.
 #[tokio::test(start_paused = true)]
 async fn mock_drops_and_retryable_closes_lose_nothing_and_repeat_no_final() {
     let audio = speech();
     for provider in PROVIDERS {
         let clean = clean_finals(provider, &audio).await;
-        for (fault, connections) in [("drop@2s", 2), ("close=1011@2s", 1)] {
+        for (fault, connections) in [("drop@2s", 2), ("close=1011@2s", 1), ("stall@2s", 1)] {
             let what = format!("{provider} {fault} ×{connections}");
             let fault = Some(fault.parse().expect("a fault"));
             let mock = MockConfig::new(provider).fault(fault).fault_connections(Some(connections));
@@ -176,6 +177,16 @@ async fn recording_closing(
     drop_after: usize,
     close: Option<u16>,
 ) -> (String, Received) {
+    recording_at_most(drops, drop_after, close, usize::MAX).await
+}
+
+/// [`recording_closing`] that stops listening after `accept` connections.
+async fn recording_at_most(
+    drops: usize,
+    drop_after: usize,
+    close: Option<u16>,
+    accept: usize,
+) -> (String, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let url = format!("ws://{}", listener.local_addr().expect("an address"));
     let received: Received = Arc::default();
@@ -187,6 +198,7 @@ async fn recording_closing(
                 log.push(Vec::new());
                 log.len() - 1
             };
+            let last = index + 1 >= accept;
             let log = Arc::clone(&log);
             tokio::spawn(async move {
                 let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
@@ -215,6 +227,9 @@ async fn recording_closing(
                     }
                 }
             });
+            if last {
+                break; // the listener goes: later connects are refused
+            }
         }
     });
     (url, received)
@@ -277,6 +292,20 @@ async fn unconfirmed_audio_beyond_the_limit_is_counted_as_lost_and_said() {
     assert_eq!(json["audio_lost_bytes"], lost as u64, "{json}");
     assert_eq!(json["reconnects"], 1);
     assert_eq!(json["reconnect_gap"]["count"], 1);
+}
+
+/// A server that is gone for good: the reconnect's attempts are all refused, and the run
+/// ends as a drop that says the reconnect failed.
+#[tokio::test(start_paused = true)]
+async fn a_reconnect_that_cannot_connect_ends_the_run_as_a_drop_saying_so() {
+    let audio = speech();
+    let (url, received) = recording_at_most(1, BYTES_PER_SECOND, None, 1).await;
+    let config = reconnecting(5, ms(60_000));
+    let (outcome, _) = run_watched(url, Hosted::Deepgram, config, &audio, ()).await;
+    let Ending::Dropped { cause } = &outcome.ending else { panic!("{outcome}") };
+    assert!(cause.contains("reconnect 1 failed"), "{cause}");
+    assert_eq!((outcome.reconnects, outcome.audio_lost_bytes), (1, 0));
+    assert_eq!(received.lock().unwrap().len(), 1);
 }
 
 /// A run that does not reconnect (the library's default) ends at the drop, as before,

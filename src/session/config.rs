@@ -17,9 +17,10 @@ use crate::encode::AudioFormat;
 pub const RECONNECT_SEED: u64 = 0x5E55_1011_0000_0001;
 
 /// The fewest connect attempts a reconnect after a drop makes: with the default backoff,
-/// about 1.5 s for a restarting server to come back (100 + 200 + 400 + 800 ms, less
-/// jitter).
-pub const RECONNECT_ATTEMPTS: u32 = 5;
+/// 3.5 to 7 s for a restarting server to come back (100 + 200 + 400 + 800 + 1,600 +
+/// 2,000 + 2,000 ms, less up to half of each for jitter). Meanwhile the pacer goes on
+/// filling the queue, so under the default queue policy nothing is lost by waiting.
+pub const RECONNECT_ATTEMPTS: u32 = 8;
 
 /// A session's settings. Build it from [`Default`] with the by-value setters.
 ///

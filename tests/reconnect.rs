@@ -11,10 +11,11 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use sttbench::encode::{AudioFormat, ChunkEncoder};
 use sttbench::pipeline::{Summary, Timeline, speech_ends};
-use sttbench::provider::{ApiKey, Credential, Dialect, Hosted};
+use sttbench::provider::{ApiKey, Credential, Dialect, Echo, Hosted};
 use sttbench::server::ServerHandle;
+use sttbench::server::echo::{self, EchoConfig};
 use sttbench::server::mock::{self, MockConfig};
-use sttbench::server::shaper::{self, Shaper, ShaperConfig};
+use sttbench::server::shaper::{self, Direction, Impairments, Link, Shaper, ShaperConfig};
 use sttbench::session::{ReconnectPolicy, SessionConfig};
 use sttbench::stream::{
     Audio, ChunkTimes, Driver, Ending, Observer, Outcome, Pacing, Recorder, Source, StreamConfig,
@@ -161,7 +162,32 @@ async fn a_proxy_reset_mid_stream_loses_nothing() {
     }
 }
 
-/// What each connection to a [`Recording`] server received, in order.
+/// The proxy closes each connection after 24 kB upstream (Toxiproxy's `limit_data`):
+/// an echo run of the 5.4 s fixture (173 kB) needs several connections, and with each
+/// echo confirming its chunk, every reconnect sends little again and loses nothing.
+#[tokio::test(start_paused = true)]
+async fn a_proxy_that_closes_after_n_bytes_is_ridden_out_by_an_echo_run() {
+    let audio = Audio::resolve(&Source::default(), None, ms(20)).expect("the fixture");
+    let echo = echo::start(EchoConfig::default()).await.expect("start the echo socket");
+    let limited = Impairments::default().limit_bytes(Some(24_000));
+    let mut link = Link::default();
+    *link.get_mut(Direction::Upstream) = limited;
+    let proxy = shaper::start(ShaperConfig::new(echo.addr().to_string()).link(link))
+        .await
+        .expect("start the proxy on 127.0.0.1:0");
+    let mut recorder = Recorder::new();
+    let driver = Driver::new(proxy.ws_url(), Arc::new(Echo), reconnecting(20, ms(60_000)));
+    let outcome = step("the echo run", driver.run(&audio, &mut recorder)).await.expect("starts");
+    assert_eq!(outcome.ending, Ending::Completed, "{outcome}");
+    assert!((6..=20).contains(&outcome.reconnects), "{outcome:?}");
+    assert_eq!(outcome.audio_lost_bytes, 0);
+    assert_eq!(outcome.chunks_sent, outcome.chunks_total, "every chunk counted once");
+    assert_eq!(outcome.reconnect_gaps.len(), outcome.reconnects as usize);
+    proxy.shutdown().await;
+    echo.shutdown().await;
+}
+
+/// What each connection to a [`recording`] server received, in order.
 type Received = Arc<Mutex<Vec<Vec<u8>>>>;
 
 /// A plain WebSocket server that never sends a result: it records the binary payload

@@ -22,7 +22,9 @@
 //! - [`stream`]: the streaming driver, one loop for every whole run: a source resolved to
 //!   chunks, pacing on absolute deadlines behind a [`stream::Pacer`], a bounded queue to
 //!   the socket writer, stall detection, per-chunk timestamps to an observer, the run
-//!   recorder, and an [`stream::Outcome`] for every ending.
+//!   recorder, reconnecting after a drop without losing audio (the unconfirmed audio
+//!   kept and sent again, results re-based), and an [`stream::Outcome`] for every
+//!   ending.
 //! - [`pipeline`]: measured runs on the driver: time to first partial, final latency per
 //!   utterance, transcripts per second; routing a request to echo or providers (real, a
 //!   URL, a local mock); the summary of a run, text and JSON.

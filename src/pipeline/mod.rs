@@ -27,7 +27,7 @@ mod timeline;
 
 pub use measure::{PipelineOptions, PipelineRun, run};
 pub use route::{Peer, Plan, Request, Target, run_hosted};
-pub use summary::{Summary, exit_code, table};
+pub use summary::{GapSummary, Summary, exit_code, table};
 pub use timeline::{PipelineReport, Timeline};
 
 use std::time::Duration;

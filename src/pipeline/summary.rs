@@ -5,7 +5,9 @@
 //! [`Recorder`]'s distributions (send latency and its stages, throughput) and, by peer,
 //! the echo's round trips or the provider's transcript figures. JSON fields are flat and
 //! in nanoseconds (`*_ns`); `stages` has `wake_lateness`, `encode`, `queue` and `write`,
-//! each with `count`, `p50_ns`, `p95_ns`, `p99_ns`, `p99_9_ns` and `max_ns`.
+//! each with `count`, `p50_ns`, `p95_ns`, `p99_ns`, `p99_9_ns` and `max_ns`. Reconnects
+//! are always reported, zeros included: `reconnects`, `audio_replayed_bytes`,
+//! `audio_lost_bytes` and `reconnect_gap` (`count`, `p50_ns`, `p99_ns`, `max_ns`).
 
 use std::fmt;
 use std::time::Duration;
@@ -75,6 +77,47 @@ pub struct Summary {
     pub pipeline: Option<PipelineFigures>,
     /// The server's close frame, if it sent one.
     pub server_close: Option<CloseFrame>,
+    /// Reconnects after a dropped connection.
+    pub reconnects: u32,
+    /// Audio bytes sent again after reconnects (not in `bytes_sent`).
+    pub audio_replayed_bytes: u64,
+    /// Audio bytes a reconnect could not send again (more was unconfirmed than the
+    /// replay limit keeps); 0 otherwise.
+    pub audio_lost_bytes: u64,
+    /// Each reconnect's time without audio flowing.
+    pub reconnect_gap: GapSummary,
+}
+
+/// The reconnect gaps: how many, and their median, 99th percentile and maximum (nearest
+/// rank; 0 when there were none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GapSummary {
+    /// Gaps measured.
+    pub count: usize,
+    /// Median.
+    pub p50_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// Longest.
+    pub max_ns: u64,
+}
+
+impl GapSummary {
+    /// The summary of `gaps`.
+    pub fn of(gaps: &[Duration]) -> Self {
+        let mut sorted: Vec<u64> = gaps.iter().copied().map(nanos).collect();
+        sorted.sort_unstable();
+        let rank = |q: f64| {
+            let index = ((q * sorted.len() as f64).ceil() as usize).saturating_sub(1);
+            sorted.get(index).copied().unwrap_or(0)
+        };
+        GapSummary {
+            count: sorted.len(),
+            p50_ns: rank(0.50),
+            p99_ns: rank(0.99),
+            max_ns: sorted.last().copied().unwrap_or(0),
+        }
+    }
 }
 
 /// How the run ended, in detail.
@@ -222,6 +265,10 @@ impl Summary {
                 .server_close
                 .clone()
                 .map(|(code, reason)| CloseFrame { code, reason }),
+            reconnects: outcome.reconnects,
+            audio_replayed_bytes: outcome.audio_replayed_bytes,
+            audio_lost_bytes: outcome.audio_lost_bytes,
+            reconnect_gap: GapSummary::of(&outcome.reconnect_gaps),
         }
     }
 
@@ -336,6 +383,25 @@ impl fmt::Display for Summary {
         }
         if let Some(close) = &self.server_close {
             writeln!(f, "server close   {} {}", close.code, close.reason)?;
+        }
+        if self.reconnects > 0 || self.audio_lost_bytes > 0 {
+            let gap = self.reconnect_gap;
+            writeln!(
+                f,
+                "reconnects     {} ({} B of audio sent again; gap p50 {}, max {})",
+                self.reconnects,
+                self.audio_replayed_bytes,
+                ns_ms(Some(gap.p50_ns)),
+                ns_ms(Some(gap.max_ns))
+            )?;
+        }
+        if self.audio_lost_bytes > 0 {
+            writeln!(
+                f,
+                "audio lost     {} B: more audio was unconfirmed when the connection dropped \
+                 than the replay limit keeps (--replay-limit)",
+                self.audio_lost_bytes
+            )?;
         }
         Ok(())
     }

@@ -16,6 +16,12 @@ use crate::encode::AudioFormat;
 /// retries at the same instants every time.
 pub const RECONNECT_SEED: u64 = 0x5E55_1011_0000_0001;
 
+/// The fewest connect attempts a reconnect after a drop makes: with the default backoff,
+/// 3.5 to 7 s for a restarting server to come back (100 + 200 + 400 + 800 + 1,600 +
+/// 2,000 + 2,000 ms, less up to half of each for jitter). Meanwhile the pacer goes on
+/// filling the queue, so under the default queue policy nothing is lost by waiting.
+pub const RECONNECT_ATTEMPTS: u32 = 8;
+
 /// A session's settings. Build it from [`Default`] with the by-value setters.
 ///
 /// ```
@@ -200,10 +206,16 @@ impl SessionConfig {
 /// shortened by a random fraction of up to `jitter` of itself, before attempt `n + 1`.
 /// A handshake the server rejects (an HTTP error such as 401) is not retried: trying
 /// again cannot fix it.
+///
+/// The same policy covers a connection that drops mid-stream: the streaming driver
+/// ([`crate::stream`]) reconnects up to [`reconnects`](Self::reconnects) times in a run,
+/// each time with this schedule of attempts, and sends the audio no final result had
+/// covered again first.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct ReconnectPolicy {
     attempts: u32,
+    reconnects: u32,
     initial_backoff: Duration,
     max_backoff: Duration,
     jitter: f64,
@@ -214,6 +226,7 @@ impl Default for ReconnectPolicy {
     fn default() -> Self {
         ReconnectPolicy {
             attempts: 3,
+            reconnects: 0,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(2),
             jitter: 0.5,
@@ -226,6 +239,19 @@ impl ReconnectPolicy {
     /// Connect attempts in all, the first included; at least 1. Default 3.
     pub fn attempts(mut self, attempts: u32) -> Self {
         self.attempts = attempts.max(1);
+        self
+    }
+
+    /// How many dropped connections a streaming run reconnects after (a reset, a close
+    /// without a close frame, a retryable close code, a stall). Default 0: a drop ends
+    /// the run, so a measurement never silently includes a reconnect; `sttbench stream`
+    /// sets 10 (`--reconnects`). The first attempt of each reconnect is immediate, the
+    /// others follow [`backoffs`](Self::backoffs); a reconnect makes at least
+    /// [`RECONNECT_ATTEMPTS`] attempts even when [`attempts`](Self::attempts) is fewer (a
+    /// measured run connects once): a reconnect that gave up at the first refusal of a
+    /// restarting server would lose the audio it exists to keep.
+    pub fn reconnects(mut self, reconnects: u32) -> Self {
+        self.reconnects = reconnects;
         self
     }
 
@@ -258,6 +284,11 @@ impl ReconnectPolicy {
     /// The number of attempts.
     pub fn get_attempts(&self) -> u32 {
         self.attempts
+    }
+
+    /// How many drops a run reconnects after.
+    pub fn get_reconnects(&self) -> u32 {
+        self.reconnects
     }
 
     /// The waits after failed attempts 1, 2, …, `attempts − 1`, in order: the whole

@@ -19,7 +19,7 @@ mod config;
 mod connect;
 mod stats;
 
-pub use config::{RECONNECT_SEED, ReconnectPolicy, SessionConfig};
+pub use config::{RECONNECT_ATTEMPTS, RECONNECT_SEED, ReconnectPolicy, SessionConfig};
 pub use connect::trust_pem;
 pub(crate) use stats::MAX_IN_FLIGHT;
 pub use tokio_tungstenite::MaybeTlsStream;
@@ -309,6 +309,16 @@ where
             Message::Close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() }))
         });
         self.send_message(message).await
+    }
+
+    /// Drops the connection's write half now, without a close frame, as
+    /// [`Session::abort`] does; the streaming driver gives up a dropped connection this
+    /// way before it reconnects.
+    pub(crate) fn abort(&self) {
+        self.shared.aborted.store(true, Ordering::Release);
+        if let Ok(mut sink) = self.shared.sink.try_lock() {
+            sink.take();
+        }
     }
 
     /// The dialect this session speaks.

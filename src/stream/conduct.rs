@@ -5,14 +5,21 @@
 //!
 //! Everything runs in one `select!` loop over persistent futures: the pacer's wait, the
 //! current write and the event stream live across iterations, so none is ever cancelled
-//! half-way (a write is never abandoned mid-frame, an event never lost), and the state
+//! half-way (a write is never abandoned mid-frame, an event never lost; only a reconnect
+//! drops them, with the connection they belong to), and the state
 //! they report to is plain data owned by the loop: no locks, no `RefCell`, and the whole
 //! run is one `Send` future that a multi-threaded runtime can spawn by the hundred.
 //!
-//! The send and receive halves are deliberately separate (`on_written` and `on_event`
-//! touch the connection; the queue and the schedule do not), which is where reconnecting
-//! fits: on a drop, open a new session, put the chunks no final has covered back at the
-//! front of the queue, and go on with the same schedule.
+//! The send and receive halves are deliberately separate (`conduct/send.rs` and
+//! `conduct/receive.rs` touch the connection; the queue and the schedule do not), which
+//! is where reconnecting fits (`conduct/resume.rs`): on a drop, dial a new session while
+//! the pacer goes on filling the queue, send the chunks no final has covered first
+//! (`replay.rs`), then the queue, with the same schedule; the new connection's results
+//! are re-based onto the run's timeline before anyone sees them.
+
+mod receive;
+mod resume;
+mod send;
 
 use std::collections::VecDeque;
 use std::pin::pin;
@@ -20,7 +27,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use futures_util::future::{Fuse, FusedFuture, FutureExt};
+use futures_util::future::{BoxFuture, Fuse, FusedFuture, FutureExt};
+use futures_util::stream::BoxStream;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
@@ -29,21 +37,31 @@ use super::config::StreamConfig;
 use super::decide::Facts;
 use super::driver::Stop;
 use super::feed::{Fed, Feed};
-use super::observer::{ChunkTimes, Observer, Received, Start};
+use super::observer::{ChunkTimes, Observer, Start};
 use super::outcome::{Outcome, Phase};
 use super::pace::{Pacer, wake};
+use super::replay::{Rebase, Replay};
 use super::source::Audio;
 use super::watch::{Verdict, Watchdog};
 use crate::Error;
 use crate::provider::Event;
-use crate::session::{MAX_IN_FLIGHT, Sender, Session};
+use crate::session::{Sender, Session};
+use send::{Sent, write};
 
 /// After a write fails, how long the receiver may take to explain it: a server that
 /// closed with a code usually has its close frame on the way, and it says more than the
 /// broken pipe the write met.
 const SETTLE: Duration = Duration::from_millis(500);
 
-/// Runs `session` to its end. See the module doc.
+/// Opens a new session for a reconnect (by the session's connect and retry policy).
+pub(crate) type Dial<S> = Box<dyn FnMut() -> BoxFuture<'static, crate::Result<Session<S>>> + Send>;
+
+/// A connection's events, boxed so that a reconnect can put the next one in its place.
+type EventStream = BoxStream<'static, crate::Result<Event>>;
+
+/// Runs `session` to its end, reconnecting with `dial` after a drop when the session's
+/// policy allows (see the module doc).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn conduct<S, P, O>(
     session: Session<S>,
     audio: &Audio,
@@ -52,6 +70,7 @@ pub(crate) async fn conduct<S, P, O>(
     mut control: Option<watch::Receiver<Stop>>,
     observer: &mut O,
     connect: Duration,
+    mut dial: Option<Dial<S>>,
 ) -> Outcome
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -59,7 +78,7 @@ where
     O: Observer,
 {
     let (sender, events) = session.split();
-    let mut run = Run::new(sender, audio, config);
+    let mut run = Run::new(sender, audio, config, dial.is_some());
     observer.started(&Start {
         provider: run.provider,
         chunks: audio.chunks(),
@@ -71,12 +90,22 @@ where
     tracing::info!(provider = run.provider, chunks = audio.chunks(), ?connect, "streaming");
 
     let mut pacer = Some(pacer);
-    let mut events = pin!(events.into_stream());
+    let mut events: Option<EventStream> = Some(events.into_stream().boxed());
+    let mut dialing: std::pin::Pin<&mut Fuse<BoxFuture<'static, crate::Result<Session<S>>>>> =
+        pin!(Fuse::terminated());
     let mut writer = pin!(Fuse::terminated());
     let mut waker = pin!(Fuse::terminated());
     let mut alarm = pin!(sleep_until(run.feed.start()));
     let mut alarm_at: Option<Instant> = None;
     while !run.finished && !run.facts.events_ended {
+        if std::mem::take(&mut run.redial) {
+            // The old connection goes now: its write (if one hangs) and its read half.
+            writer.set(Fuse::terminated());
+            events = None;
+            if let Some(dial) = dial.as_mut() {
+                dialing.set(dial().fuse());
+            }
+        }
         if let Some(pacer) = pacer.take_if(|_| run.wants_chunk()) {
             let deadline = run.arm();
             waker.set(wake(pacer, deadline).fuse());
@@ -100,7 +129,17 @@ where
                 Some(stop) => run.on_control(stop),
                 None => control = None,
             },
-            event = events.next(), if !run.facts.events_ended => run.on_event(event, observer),
+            event = next_event(&mut events), if !run.facts.events_ended => {
+                run.on_event(event, observer);
+            }
+            dialed = &mut dialing, if !dialing.is_terminated() => match dialed {
+                Ok(session) => {
+                    let (sender, next) = session.split();
+                    events = Some(next.into_stream().boxed());
+                    run.reconnected(sender);
+                }
+                Err(error) => run.reconnect_failed(&error),
+            },
             (sent, result) = &mut writer, if !writer.is_terminated() => {
                 run.on_written(sent, result, observer);
             }
@@ -119,42 +158,20 @@ where
     outcome
 }
 
+/// The next event of the current connection; never, while there is none (reconnecting).
+async fn next_event(events: &mut Option<EventStream>) -> Option<crate::Result<Event>> {
+    match events {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The next stop request, or `None` once nobody can send one.
 async fn changed(control: &mut Option<watch::Receiver<Stop>>) -> Option<Stop> {
     match control {
         Some(rx) => rx.changed().await.ok().map(|()| *rx.borrow_and_update()),
         None => std::future::pending().await,
     }
-}
-
-/// What the writer sends.
-enum Outgoing {
-    Audio(ChunkTimes, Bytes),
-    Probe,
-    Close,
-}
-
-/// What the writer sent (the chunk's bytes are gone by then).
-#[derive(Clone, Copy)]
-enum Sent {
-    Audio(ChunkTimes),
-    Probe,
-    Close,
-}
-
-/// One write and flush; returns what it was and when it was done.
-async fn write<S>(sender: Sender<S>, item: Outgoing) -> (Sent, crate::Result<Instant>)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let (sent, result) = match item {
-        Outgoing::Audio(times, chunk) => {
-            (Sent::Audio(times), sender.send_at(chunk, times.due).await)
-        }
-        Outgoing::Probe => (Sent::Probe, sender.probe().await),
-        Outgoing::Close => (Sent::Close, sender.close().await),
-    };
-    (sent, result.map(|()| Instant::now()))
 }
 
 /// The state of one run; every handler below updates it and nothing else.
@@ -183,15 +200,52 @@ struct Run<'a, S> {
     settle_deadline: Option<Instant>,
     facts: Facts,
     finished: bool,
+    /// The audio no final has confirmed yet, kept for a reconnect.
+    replay: Replay,
+    /// The current connection's results onto the run's timeline.
+    rebase: Rebase,
+    /// Chunks to send again first on this connection, oldest first.
+    resend: VecDeque<(ChunkTimes, Bytes)>,
+    /// Reconnects left, and made.
+    reconnects_left: u32,
+    reconnects: u32,
+    /// The loop is to drop the connection and dial a new one.
+    redial: bool,
+    /// A session is open (not dialing).
+    connected: bool,
+    /// A write failed on this connection: nothing more goes out on it.
+    broken: bool,
+    /// The first chunk never written yet: a chunk below it is a replay.
+    fresh: u64,
+    /// The audio written on this connection so far (its end, on the run's timeline).
+    conn_audio: Duration,
+    /// The last audio written before the current reconnect's drop (the gap's start).
+    gap_since: Option<Instant>,
+    gaps: Vec<Duration>,
+    replayed_bytes: u64,
 }
 
 impl<'a, S> Run<'a, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    fn new(sender: Sender<S>, audio: &'a Audio, config: &'a StreamConfig) -> Self {
+    fn new(sender: Sender<S>, audio: &'a Audio, config: &'a StreamConfig, dials: bool) -> Self {
         let (provider, echoes) = (sender.dialect().name(), sender.dialect().echoes());
+        let reconnects_left = if dials { config.session.reconnect.get_reconnects() } else { 0 };
         Run {
+            replay: Replay::new((reconnects_left > 0).then_some(config.replay_limit)),
+            rebase: Rebase::default(),
+            resend: VecDeque::new(),
+            reconnects_left,
+            reconnects: 0,
+            redial: false,
+            connected: true,
+            broken: false,
+            fresh: 0,
+            conn_audio: Duration::ZERO,
+            gap_since: None,
+            gaps: Vec::new(),
+            replayed_bytes: 0,
             config,
             feed: Feed::new(audio, config, Instant::now()),
             watchdog: Watchdog::new(config.stall_window, sender.last_heard()),
@@ -252,135 +306,6 @@ where
         }
     }
 
-    /// The writer's next item, if it has one.
-    fn next_write(&mut self) -> Option<Outgoing> {
-        // Sealed without a stop: the server closed or a write failed; nothing more goes out.
-        if self.feed.sealed() && self.stop_deadline.is_none() {
-            return None;
-        }
-        let now = Instant::now();
-        // A probe goes ahead of the audio: it is a few bytes, and it is only wanted when the
-        // server has been silent for half the stall window.
-        // Nothing may follow a close frame (the dialects without a close-stream message);
-        // after a close-stream message the server still answers pings.
-        let may_probe = !self.feed.sealed()
-            && (!self.facts.close_sent || self.sender.dialect().close_stream().is_some());
-        let item = if self.probe_wanted && may_probe {
-            self.probe_wanted = false;
-            Outgoing::Probe
-        } else if let Some((times, chunk)) = self.feed.pop(now) {
-            Outgoing::Audio(times, chunk)
-        } else if !self.facts.close_sent
-            && self.phase != Phase::Closing
-            && (self.stop_deadline.is_some() || self.feed.exhausted())
-        {
-            self.facts.all_sent = self.stop_deadline.is_none();
-            self.phase = Phase::Closing;
-            Outgoing::Close
-        } else {
-            return None;
-        };
-        let sent = match &item {
-            Outgoing::Audio(times, _) => Sent::Audio(*times),
-            Outgoing::Probe => Sent::Probe,
-            Outgoing::Close => Sent::Close,
-        };
-        self.writing = Some((sent, now));
-        Some(item)
-    }
-
-    fn on_written<O: Observer>(
-        &mut self,
-        sent: Sent,
-        result: crate::Result<Instant>,
-        observer: &mut O,
-    ) {
-        self.writing = None;
-        let at = match result {
-            Ok(at) => at,
-            Err(error) => return self.write_failed(&error),
-        };
-        match sent {
-            Sent::Audio(mut times) => {
-                times.written = at;
-                self.chunks_sent += 1;
-                self.bytes_sent += times.bytes as u64;
-                self.audio_sent = times.audio_end;
-                self.last_written = Some(at);
-                if self.echoes {
-                    if self.in_flight.len() == MAX_IN_FLIGHT {
-                        self.in_flight.pop_front();
-                    }
-                    self.in_flight.push_back(times);
-                }
-                observer.chunk(&times);
-            }
-            Sent::Probe => self.watchdog.probed(),
-            Sent::Close => {
-                self.facts.close_sent = true;
-                self.close_deadline = Some(at + self.config.session.get_close_timeout());
-            }
-        }
-        self.watchdog.wrote(at, self.audio_sent);
-    }
-
-    fn write_failed(&mut self, error: &Error) {
-        let cause = cause("writing", error);
-        tracing::debug!(provider = self.provider, "{cause}");
-        self.ended_in.get_or_insert(self.phase);
-        self.facts.transport_error.get_or_insert(cause);
-        self.feed.seal();
-        self.stop_deadline = None;
-        self.settle_deadline = Some(Instant::now() + SETTLE);
-    }
-
-    fn on_event<O: Observer>(&mut self, event: Option<crate::Result<Event>>, observer: &mut O) {
-        let event = match event {
-            Some(Ok(event)) => event,
-            Some(Err(Error::Provider(error))) => {
-                self.ended_in.get_or_insert(self.phase);
-                self.facts.provider_error = Some(*error);
-                self.facts.events_ended = true;
-                return;
-            }
-            Some(Err(error)) => {
-                let cause = cause("reading", &error);
-                self.ended_in.get_or_insert(self.phase);
-                self.facts.transport_error.get_or_insert(cause);
-                self.facts.events_ended = true;
-                return;
-            }
-            None => {
-                self.facts.events_ended = true;
-                return;
-            }
-        };
-        let at = Instant::now();
-        let echo_of = match event {
-            Event::Echo(_) if self.echoes => self.in_flight.pop_front(),
-            _ => None,
-        };
-        let answered = match &event {
-            Event::Transcript(t) => Some(t.end),
-            _ => echo_of.map(|chunk| chunk.audio_end),
-        };
-        self.watchdog.heard(at, answered);
-        observer.received(&Received { event: &event, at, echo_of });
-        if let Event::Closed { code, reason } = event {
-            if !self.facts.close_sent {
-                tracing::info!(provider = self.provider, code, %reason, "the server closed the session");
-            }
-            self.ended_in.get_or_insert(self.phase);
-            self.facts.server_close = Some((code, reason));
-            // Nothing can be sent after the server's close; its events end next, and
-            // the close timeout bounds a server that never lets go of the connection.
-            self.feed.seal();
-            let limit = at + self.config.session.get_close_timeout();
-            let bound = self.stop_deadline.take().map_or(limit, |stop| stop.min(limit));
-            self.settle_deadline.get_or_insert(bound);
-        }
-    }
-
     fn on_control(&mut self, stop: Stop) {
         match stop {
             Stop::Run => {}
@@ -388,6 +313,11 @@ where
                 tracing::info!(provider = self.provider, "stopping: closing the session");
                 self.ended_in.get_or_insert(self.phase);
                 self.facts.interrupted = true;
+                if !self.connected {
+                    // Reconnecting: there is no session to close.
+                    self.finished = true;
+                    return;
+                }
                 let deadline = Instant::now() + self.config.stop_timeout;
                 if !self.feed.sealed() {
                     self.feed.seal();
@@ -442,6 +372,9 @@ where
                 None => {}
             }
         }
+        if self.broken && self.resumable() && self.settle_deadline.is_some_and(|d| now >= d) {
+            return self.resume("writing failed, and the server did not say why".into());
+        }
         if [self.stop_deadline, self.settle_deadline].iter().flatten().any(|&d| now >= d) {
             self.finished = true;
             return;
@@ -457,6 +390,9 @@ where
             Verdict::Stalled(stall) => {
                 tracing::warn!(provider = self.provider, "{stall}");
                 observer.stalled(&stall);
+                if self.resumable() {
+                    return self.resume(stall.to_string());
+                }
                 self.ended_in.get_or_insert(self.phase);
                 self.facts.stall = Some(stall);
                 self.finished = true;
@@ -489,13 +425,17 @@ where
             sending,
             wall: end.saturating_duration_since(start),
             server_close,
+            reconnects: self.reconnects,
+            audio_replayed_bytes: self.replayed_bytes,
+            audio_lost_bytes: self.replay.lost_bytes(),
+            reconnect_gaps: self.gaps,
         }
     }
 }
 
 /// What a failed read or write says, without the crate's "the WebSocket connection
 /// failed" preamble: the transport's own words are the news.
-fn cause(doing: &str, error: &Error) -> String {
+pub(super) fn cause(doing: &str, error: &Error) -> String {
     match error {
         Error::WebSocket(e) => format!("{doing} failed: {e}"),
         other => format!("{doing} failed: {other}"),

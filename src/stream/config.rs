@@ -8,6 +8,11 @@ use std::time::Duration;
 
 use crate::session::SessionConfig;
 
+/// The unconfirmed audio a reconnecting run keeps for replay unless told otherwise: 60 s
+/// (1.9 MB at 16 kHz mono s16le), longer than any provider leaves audio unfinalised while
+/// speech goes on, so that only a server that never confirms anything can exceed it.
+pub const REPLAY_LIMIT: Duration = Duration::from_secs(60);
+
 /// When chunks go out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pacing {
@@ -107,6 +112,7 @@ pub struct StreamConfig {
     pub(crate) stall_window: Option<Duration>,
     pub(crate) stop_timeout: Duration,
     pub(crate) pauses: Vec<Pause>,
+    pub(crate) replay_limit: Duration,
     pub(crate) session: SessionConfig,
 }
 
@@ -119,6 +125,7 @@ impl Default for StreamConfig {
             stall_window: Some(Duration::from_secs(5)),
             stop_timeout: Duration::from_secs(2),
             pauses: Vec::new(),
+            replay_limit: REPLAY_LIMIT,
             session: SessionConfig::default(),
         }
     }
@@ -168,6 +175,19 @@ impl StreamConfig {
     /// Pauses in sending (see [`Pause`]). Default none.
     pub fn pauses(mut self, pauses: Vec<Pause>) -> Self {
         self.pauses = pauses;
+        self
+    }
+
+    /// How much unconfirmed audio (audio time, the newest) a run keeps to send again after
+    /// a reconnect. Default [`REPLAY_LIMIT`], 60 s. Only runs that reconnect
+    /// ([`ReconnectPolicy::reconnects`](crate::session::ReconnectPolicy::reconnects) above
+    /// 0) keep anything. Audio is confirmed by final results (see `replay.rs`); against a
+    /// server that sends none, everything since the start is unconfirmed, so a drop
+    /// later than this into the stream loses the oldest audio, counted in
+    /// [`Outcome::audio_lost_bytes`](super::Outcome::audio_lost_bytes). Memory: 32 KB per
+    /// second of 16 kHz mono, shared with the chunks already in flight (no copies).
+    pub fn replay_limit(mut self, limit: Duration) -> Self {
+        self.replay_limit = limit;
         self
     }
 

@@ -9,17 +9,18 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::conduct::conduct;
+use super::conduct::{Dial, conduct};
 use super::config::{Pacing, StreamConfig};
 use super::observer::Observer;
 use super::outcome::{Ending, Outcome, Phase};
 use super::pace::{Pacer, TokioPacer};
 use super::source::Audio;
 use crate::provider::Dialect;
-use crate::session::Session;
+use crate::session::{MaybeTlsStream, RECONNECT_ATTEMPTS, Session};
 
 /// What a [`Control`] asks of the streams that watch it. Ordered: a request only ever
 /// escalates.
@@ -178,7 +179,18 @@ impl<P: Pacer> Driver<P> {
             session = connecting => session?,
         };
         let connect = started.elapsed();
-        Ok(conduct(session, audio, &config, pacer, watch, observer, connect).await)
+        // Every reconnect dials the same way, by the same policy, but with at least
+        // `RECONNECT_ATTEMPTS` attempts (see `ReconnectPolicy::reconnects`).
+        let dial: Dial<MaybeTlsStream<TcpStream>> = {
+            let policy = config.session.get_reconnect();
+            let policy = policy.attempts(policy.get_attempts().max(RECONNECT_ATTEMPTS));
+            let session = config.session.clone().reconnect(policy);
+            Box::new(move || {
+                let (url, dialect, session) = (url.clone(), Arc::clone(&dialect), session.clone());
+                Box::pin(async move { Session::connect(&url, dialect, session).await })
+            })
+        };
+        Ok(conduct(session, audio, &config, pacer, watch, observer, connect, Some(dial)).await)
     }
 }
 
@@ -219,5 +231,9 @@ fn unstarted(
         sending: Duration::ZERO,
         wall: Duration::ZERO,
         server_close: None,
+        reconnects: 0,
+        audio_replayed_bytes: 0,
+        audio_lost_bytes: 0,
+        reconnect_gaps: Vec::new(),
     }
 }

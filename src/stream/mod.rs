@@ -24,10 +24,16 @@
 //! coordinated omission). Whatever happens once the session is open, the run returns an
 //! [`Outcome`] whose [`Ending`] says how it ended; errors are for runs that never started.
 //!
+//! 7. **reconnects** after a drop (a reset, a close without a close frame, a retryable
+//!    close code, a stall), when the session's
+//!    [`ReconnectPolicy::reconnects`](crate::session::ReconnectPolicy::reconnects) allows:
+//!    the audio no final has confirmed is kept (up to [`StreamConfig::replay_limit`]) and
+//!    sent again first, and the new connection's results are re-based onto the original
+//!    timeline without repeating finals (`replay.rs`, `conduct/resume.rs`). The
+//!    [`Outcome`] counts reconnects, replayed and lost bytes, and each gap.
+//!
 //! Seams for what comes next: a more punctual pacer implements [`Pacer`]
-//! ([`Driver::pacer`]); many streams share one [`Recorder`] or merge theirs; reconnecting
-//! fits where the loop handles a dropped connection (`conduct.rs`), since the audio
-//! cursor and the queue outlive any one connection.
+//! ([`Driver::pacer`]); many streams share one [`Recorder`] or merge theirs.
 
 mod conduct;
 mod config;
@@ -38,10 +44,11 @@ mod observer;
 mod outcome;
 mod pace;
 mod record;
+mod replay;
 mod source;
 mod watch;
 
-pub use config::{Pacing, Pause, QueuePolicy, StreamConfig, parse_duration};
+pub use config::{Pacing, Pause, QueuePolicy, REPLAY_LIMIT, StreamConfig, parse_duration};
 pub use driver::{Control, Driver, Stop};
 pub use observer::{ChunkTimes, Observer, Received, Start};
 pub use outcome::{Ending, Outcome, Phase, Stall, StallKind, exit};

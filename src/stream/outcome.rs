@@ -257,6 +257,18 @@ pub struct Outcome {
     pub wall: Duration,
     /// The server's close code and reason, if it sent a close frame.
     pub server_close: Option<(u16, String)>,
+    /// Reconnects after a dropped connection (see
+    /// [`ReconnectPolicy::reconnects`](crate::session::ReconnectPolicy::reconnects)).
+    pub reconnects: u32,
+    /// Audio bytes sent again after reconnects: what no final had confirmed when each
+    /// connection dropped. Not part of `bytes_sent`, which counts each chunk once.
+    pub audio_replayed_bytes: u64,
+    /// Audio bytes no connection may have heard: unconfirmed audio beyond the replay limit
+    /// when a connection dropped. 0 unless that limit was exceeded.
+    pub audio_lost_bytes: u64,
+    /// Each reconnect's gap, in order: the last audio written before the drop → the first
+    /// audio written after it (time without audio flowing).
+    pub reconnect_gaps: Vec<Duration>,
 }
 
 impl Outcome {
@@ -286,7 +298,11 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.ending {
             Ending::Completed => {
-                write!(f, "{}: completed, {:.2?} of audio sent", self.provider, self.audio_sent)
+                write!(f, "{}: completed, {:.2?} of audio sent", self.provider, self.audio_sent)?;
+                if self.reconnects > 0 {
+                    write!(f, ", {} reconnects", self.reconnects)?;
+                }
+                Ok(())
             }
             // A provider error names the provider itself.
             Ending::ServerClosed { error: Some(_), .. } => {
@@ -340,6 +356,10 @@ mod tests {
             sending: Duration::ZERO,
             wall: Duration::ZERO,
             server_close: None,
+            reconnects: 0,
+            audio_replayed_bytes: 0,
+            audio_lost_bytes: 0,
+            reconnect_gaps: Vec::new(),
         };
         let text = outcome.to_string();
         assert!(

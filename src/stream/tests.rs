@@ -48,7 +48,7 @@ async fn run(
     config: &StreamConfig,
     recorder: &mut Recorder,
 ) -> Outcome {
-    conduct::conduct(session, audio, config, TokioPacer, None, recorder, Duration::ZERO).await
+    conduct::conduct(session, audio, config, TokioPacer, None, recorder, Duration::ZERO, None).await
 }
 
 #[tokio::test(start_paused = true)]

@@ -68,6 +68,16 @@ pub(crate) struct StreamArgs {
     /// or fail (the run ends: the uplink cannot keep real time).
     #[arg(long, value_enum, default_value = "wait")]
     on_full: OnFull,
+    /// After a dropped connection (reset, no close frame, a retryable close code such as
+    /// 1011 or 1012, a stall), reconnect and send the audio no final result had confirmed
+    /// again first, up to N times per run; 0 ends the run at the first drop. Reported as
+    /// reconnects, audio_replayed_bytes, audio_lost_bytes and reconnect_gap.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    reconnects: u32,
+    /// The most unconfirmed audio kept for sending again after a reconnect (the newest);
+    /// older audio a reconnect would need is counted in audio_lost_bytes.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    replay_limit: Duration,
     /// Trust the certificates in this PEM file for wss:// instead of the public roots:
     /// the one `sttbench mock --tls` writes, or a private CA.
     #[arg(long, value_name = "PEM")]
@@ -104,11 +114,14 @@ pub(crate) fn run(args: StreamArgs) -> Status {
         OnFull::Fail => QueuePolicy::Fail,
     };
     let session = sttbench::session::SessionConfig::default().keep_alive(args.keep_alive.0);
+    let reconnect = session.get_reconnect().reconnects(args.reconnects);
+    let session = session.reconnect(reconnect);
     let stream = StreamConfig::default()
         .pacing(if args.realtime { Pacing::RealTime } else { Pacing::Unpaced })
         .pauses(args.pauses)
         .stall_window(args.stall_window.0)
         .queue(args.queue, when_full)
+        .replay_limit(args.replay_limit)
         .session(session);
     let source = args.wav.map_or(Source::Signal(args.signal), Source::Wav);
     let request = Request::new(args.provider)

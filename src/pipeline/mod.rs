@@ -20,15 +20,18 @@
 //! durations by peer) into runs; [`Summary`] says what a run measured, in text and JSON,
 //! however it ended.
 
+mod local;
 mod measure;
 pub mod route;
 mod summary;
 mod timeline;
+mod transit;
 
 pub use measure::{PipelineOptions, PipelineRun, run};
 pub use route::{Peer, Plan, Request, Target, run_hosted};
 pub use summary::{Summary, exit_code, table};
 pub use timeline::{PipelineReport, Timeline};
+pub use transit::{Behind, NetworkStages, ServerClock, TOO_SLOW_GROWTH, Transit};
 
 use std::time::Duration;
 

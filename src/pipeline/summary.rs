@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::Timeline;
+use super::{Behind, Timeline, Transit};
 use crate::metrics::{LatencySummary, Throughput, as_nanos};
 use crate::stream::{Ending, Outcome, Phase, Recorder, Stages, Stall, exit};
 
@@ -75,6 +75,9 @@ pub struct Summary {
     pub pipeline: Option<PipelineFigures>,
     /// The server's close frame, if it sent one.
     pub server_close: Option<CloseFrame>,
+    /// How far behind real time the audio fell (real-time runs; see [`Behind`]).
+    #[serde(rename = "behind_real_time", skip_serializing_if = "Option::is_none")]
+    pub behind: Option<Behind>,
 }
 
 /// How the run ended, in detail.
@@ -121,6 +124,9 @@ pub struct PipelineFigures {
     pub final_latency_ns: Vec<u64>,
     /// Utterances no final covered.
     pub utterances_uncovered: usize,
+    /// Per final, the audio sent when it arrived minus the audio it reaches (Deepgram's
+    /// definition of streaming latency).
+    pub final_lag: LatencySummary,
     /// Transcript events received.
     pub transcripts: usize,
     /// Transcript events per second of session.
@@ -183,6 +189,11 @@ impl Summary {
                 first_partial_ns: report.first_partial.map(nanos),
                 final_latency_ns: report.final_latencies.iter().copied().map(nanos).collect(),
                 utterances_uncovered: report.uncovered,
+                final_lag: {
+                    let mut lags = crate::metrics::LatencyHistogram::new();
+                    report.final_lags.iter().for_each(|&lag| lags.record(lag));
+                    lags.summary()
+                },
                 transcripts: report.transcripts,
                 transcripts_per_second: report.transcripts_per_second,
                 finals: timeline.finals().to_vec(),
@@ -222,7 +233,20 @@ impl Summary {
                 .server_close
                 .clone()
                 .map(|(code, reason)| CloseFrame { code, reason }),
+            behind: None,
         }
+    }
+
+    /// Adds what `transit` saw: the uplink, server and downlink stages (with a server
+    /// clock) and how far behind real time the audio fell.
+    pub fn with_transit(mut self, transit: &Transit) -> Self {
+        if let Some(network) = transit.stages() {
+            self.stages.uplink = Some(network.uplink);
+            self.stages.server = Some(network.server);
+            self.stages.downlink = Some(network.downlink);
+        }
+        self.behind = transit.behind();
+        self
     }
 
     /// The summary as pretty JSON.
@@ -312,6 +336,14 @@ impl fmt::Display for Summary {
         ] {
             writeln!(f, "  {name:<12} {stage}")?;
         }
+        writeln!(f, "client added   {} (the four stages per chunk)", stages.client_added)?;
+        for (name, stage) in
+            [("uplink", &stages.uplink), ("server", &stages.server), ("downlink", &stages.downlink)]
+        {
+            if let Some(stage) = stage {
+                writeln!(f, "  {name:<12} {stage}")?;
+            }
+        }
         writeln!(f, "throughput     {} while sending", self.throughput)?;
         if let Some(echo) = &self.echo {
             writeln!(f, "chunks echoed  {}", echo.chunks_echoed)?;
@@ -329,9 +361,30 @@ impl fmt::Display for Summary {
                 p.final_latency_ns.len(),
                 p.utterances_uncovered
             )?;
+            writeln!(
+                f,
+                "final lag      {} (client added p99 {})",
+                p.final_lag,
+                ms(Some(stages.client_added.p99))
+            )?;
             writeln!(f, "transcripts    {} ({:.1}/s)", p.transcripts, p.transcripts_per_second)?;
             for text in &p.finals {
                 writeln!(f, "final          {text}")?;
+            }
+        }
+        if let Some(behind) = &self.behind {
+            writeln!(
+                f,
+                "behind         max {}, final {} behind real time (seen at the {})",
+                ms(Some(behind.max)),
+                ms(Some(behind.last)),
+                behind.seen_at
+            )?;
+            if behind.uplink_too_slow {
+                writeln!(
+                    f,
+                    "               the uplink was too slow: it could not carry the audio in real time"
+                )?;
             }
         }
         if let Some(close) = &self.server_close {

@@ -97,6 +97,14 @@ async fn an_uplink_below_real_time_is_said_plainly_and_a_fast_one_is_not() {
     assert!(json["stages"]["uplink"]["p99_ns"].as_u64().unwrap() > 500_000_000, "{json}");
     assert!(json["stages"]["client_added"]["max_ns"].is_u64(), "{json}");
 
+    #[cfg(feature = "plot")]
+    {
+        let svg = sttbench::plot::svg(&slow, "edge").unwrap();
+        for label in ["edge", "behind real time", "client_added", "uplink", "server", "final_lag"] {
+            assert!(svg.contains(label), "{label} missing from the plot");
+        }
+    }
+
     let fast = through("4g-fast", Duration::from_secs(3)).await;
     let behind = fast.behind.as_ref().unwrap();
     assert!(!behind.uplink_too_slow, "{behind:?}");

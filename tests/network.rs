@@ -13,7 +13,7 @@ const STEP: Duration = Duration::from_secs(60);
 
 /// Runs `sttbench <args>` to its end; panics naming `args` if it takes over [`STEP`].
 fn sttbench(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sttbench"))
+    let child = Command::new(env!("CARGO_BIN_EXE_sttbench"))
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

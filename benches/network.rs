@@ -6,7 +6,8 @@
 //! 3G (`3g`, 300 ms RTT, 768 kbit/s up) and one whose uplink cannot carry 16 kHz PCM
 //! (`edge`, 200 kbit/s up for 256 kbit/s of audio). Each run is one paced session
 //! through `Request::profile`, the same path as `sttbench stream --mock --realtime
-//! --profile NAME`, with the punctual pacer the CLI uses. Per profile it writes, as
+//! --profile NAME`, with the punctual pacer the CLI uses and the mock and proxy on a
+//! thread of their own, so their work does not delay the client's. Per profile it writes, as
 //! benchmark `network/<profile>/<measure>` with the BMF measure `latency` (ns):
 //!
 //! - `first_partial`: connect + first audio → first non-empty transcript;
@@ -31,7 +32,7 @@ mod output;
 use std::time::Duration;
 
 use sttbench::bmf::{Bmf, Metric};
-use sttbench::pipeline::{Peer, Request, Summary};
+use sttbench::pipeline::{Apart, Peer, Request, Summary};
 use sttbench::provider::Hosted;
 use sttbench::server::shaper::Profile;
 use sttbench::stream::{Control, Pacing, Source, StreamConfig};
@@ -135,6 +136,7 @@ async fn run(name: &str, audio: Duration) -> Summary {
     let plan = Request::new(vec![Peer::Provider(Hosted::Deepgram)])
         .mock(true)
         .profile(Some(profile))
+        .servers(Apart::Thread)
         .source(Source::default(), Some(audio))
         .stream(StreamConfig::default().pacing(Pacing::RealTime))
         .plan()

@@ -7,6 +7,11 @@
 //! ([`realistic_delay`](crate::server::mock::realistic_delay)), unpaced it answers at once
 //! (an unpaced run measures the client alone).
 //!
+//! With [`Apart::Thread`] the mock and the proxy run on a thread and runtime of their
+//! own, so their work never delays the client's pacer or writer: what the CLI and the
+//! network benches measure, where the client's own figures are the point. On the
+//! caller's runtime ([`Apart::Shared`]) a test's paused clock reaches them too.
+//!
 //! The proxy listens on 127.0.0.1 and forwards to the URL's host and port, so the run
 //! connects to the proxy's address instead. That keeps `ws://` and `wss://` on loopback
 //! working (the certificate names the same host); a remote `wss://` host would need the
@@ -22,6 +27,16 @@ use crate::server::mock::{self, MockConfig, Tap};
 use crate::server::shaper::{self, Profile, ShaperConfig, ShaperHandle};
 use crate::server::{ServerHandle, echo};
 
+/// Where a run's local servers run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Apart {
+    /// On the caller's runtime, beside the client (a paused test clock reaches them).
+    #[default]
+    Shared,
+    /// On a thread and current-thread runtime of their own, started for the run.
+    Thread,
+}
+
 /// What a run started, and where it streams.
 #[derive(Debug)]
 pub(crate) struct Local {
@@ -31,6 +46,43 @@ pub(crate) struct Local {
     pub clock: Option<Arc<ServerClock>>,
     server: Option<ServerHandle>,
     proxy: Option<ShaperHandle>,
+    thread: Option<Thread>,
+}
+
+/// A runtime on a thread of its own, running until told to stop.
+#[derive(Debug)]
+struct Thread {
+    handle: tokio::runtime::Handle,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Thread {
+    fn start() -> std::io::Result<Thread> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        // Detached: it ends as soon as `stop` is sent or dropped.
+        std::thread::Builder::new().name("sttbench-local-servers".into()).spawn(move || {
+            runtime.block_on(async {
+                let _ = stopped.await;
+            });
+        })?;
+        Ok(Thread { handle, stop })
+    }
+}
+
+/// Runs `task` on `thread`'s runtime, or here without one.
+async fn on<T: Send + 'static>(
+    thread: Option<&Thread>,
+    task: impl Future<Output = T> + Send + 'static,
+) -> T {
+    match thread {
+        None => task.await,
+        Some(thread) => match thread.handle.spawn(task).await {
+            Ok(value) => value,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        },
+    }
 }
 
 impl Local {
@@ -41,30 +93,40 @@ impl Local {
         url: Option<&str>,
         realtime: bool,
         profile: Option<Profile>,
+        apart: Apart,
     ) -> crate::Result<Local> {
+        let needed = url.is_none() || profile.is_some();
+        let thread = match apart {
+            Apart::Thread if needed => Some(Thread::start().map_err(|e| no_local(peer, e))?),
+            _ => None,
+        };
         let (mut local, upstream) = match url {
             Some(url) => {
                 let upstream = authority(url).ok_or_else(|| {
                     Error::Usage(format!("cannot find a host and port in the URL `{url}`").into())
                 })?;
-                (Local { url: url.to_string(), clock: None, server: None, proxy: None }, upstream)
+                let local =
+                    Local { url: url.to_string(), clock: None, server: None, proxy: None, thread };
+                (local, upstream)
             }
             None => {
                 let clock = ServerClock::new();
-                let server = start_peer(peer, realtime, Some(clock.clone())).await?;
+                let server =
+                    on(thread.as_ref(), start_peer(peer, realtime, Some(clock.clone()))).await?;
                 let upstream = server.addr().to_string();
                 let local = Local {
                     url: server.ws_url(),
                     clock: (peer != Peer::Echo).then_some(clock),
                     server: Some(server),
                     proxy: None,
+                    thread,
                 };
                 (local, upstream)
             }
         };
         if let Some(profile) = profile {
             let config = ShaperConfig::new(upstream.clone()).link(profile.link());
-            let proxy = match shaper::start(config).await {
+            let proxy = match on(local.thread.as_ref(), shaper::start(config)).await {
                 Ok(proxy) => proxy,
                 Err(e) => {
                     local.shutdown().await;
@@ -79,11 +141,18 @@ impl Local {
 
     /// Stops the proxy, then the server.
     pub async fn shutdown(self) {
-        if let Some(proxy) = self.proxy {
-            proxy.shutdown().await;
-        }
-        if let Some(server) = self.server {
-            server.shutdown().await;
+        let Local { proxy, server, thread, .. } = self;
+        let stop = async move {
+            if let Some(proxy) = proxy {
+                proxy.shutdown().await;
+            }
+            if let Some(server) = server {
+                server.shutdown().await;
+            }
+        };
+        on(thread.as_ref(), stop).await;
+        if let Some(thread) = thread {
+            let _ = thread.stop.send(());
         }
     }
 }

@@ -27,6 +27,7 @@ mod summary;
 mod timeline;
 mod transit;
 
+pub use local::Apart;
 pub use measure::{PipelineOptions, PipelineRun, run};
 pub use route::{Peer, Plan, Request, Target, run_hosted};
 pub use summary::{Summary, exit_code, table};

@@ -19,7 +19,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::local::{Local, start_peer};
+use super::local::{Apart, Local, start_peer};
 use super::measure::measured;
 use super::summary::Summary;
 use super::{PipelineOptions, PipelineRun, Timeline, Transit, speech_ends};
@@ -101,6 +101,7 @@ pub struct Request {
     ca_cert: Option<PathBuf>,
     stream: StreamConfig,
     profile: Option<Profile>,
+    apart: Apart,
 }
 
 impl Request {
@@ -117,7 +118,17 @@ impl Request {
             ca_cert: None,
             stream: StreamConfig::default(),
             profile: None,
+            apart: Apart::Shared,
         }
+    }
+
+    /// Where the local mock and proxy run: beside the client on the caller's runtime
+    /// (default: a paused test clock reaches them), or on a thread of their own so
+    /// their work never delays the client's pacer ([`Apart::Thread`]: what
+    /// `sttbench stream` and the network benches use).
+    pub fn servers(mut self, apart: Apart) -> Self {
+        self.apart = apart;
+        self
     }
 
     /// Streams through an impairment proxy with this link profile, started for the run
@@ -175,8 +186,18 @@ impl Request {
     /// duration or chunk out of range) and of [`trust_pem`].
     pub fn plan(self) -> crate::Result<Plan> {
         let usage = |message: &str| Err(Error::Usage(message.into()));
-        let Request { peers, url, mock, source, chunk, duration, ca_cert, mut stream, profile } =
-            self;
+        let Request {
+            peers,
+            url,
+            mock,
+            source,
+            chunk,
+            duration,
+            ca_cert,
+            mut stream,
+            profile,
+            apart,
+        } = self;
         let echo = peers.contains(&Peer::Echo);
         if peers.is_empty() {
             return usage("name a peer: echo, deepgram or assemblyai");
@@ -225,7 +246,7 @@ impl Request {
                 stream.clone().session(stream.get_session().clone().tls(Some(trust_pem(path)?)));
         }
         let audio = Audio::resolve(&source, duration, chunk)?;
-        Ok(Plan { legs, source: source.to_string(), audio, stream, profile })
+        Ok(Plan { legs, source: source.to_string(), audio, stream, profile, apart })
     }
 }
 
@@ -237,6 +258,7 @@ pub struct Plan {
     audio: Audio,
     stream: StreamConfig,
     profile: Option<Profile>,
+    apart: Apart,
 }
 
 /// One run of a plan.
@@ -310,7 +332,8 @@ impl Plan {
     ) -> crate::Result<Summary> {
         let peer = leg.peer;
         let realtime = self.stream.get_pacing() == crate::stream::Pacing::RealTime;
-        let local = Local::start(peer, leg.url.as_deref(), realtime, self.profile).await?;
+        let local =
+            Local::start(peer, leg.url.as_deref(), realtime, self.profile, self.apart).await?;
         let url = local.url.clone();
         let config = match peer {
             Peer::Echo => self.stream.clone(),

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
-use sttbench::pipeline::{self, Peer, Request, Summary};
+use sttbench::pipeline::{self, Apart, Peer, Request, Summary};
 use sttbench::server::shaper::Profile;
 use sttbench::signal::Signal;
 use sttbench::stream::{
@@ -134,6 +134,7 @@ pub(crate) fn run(args: StreamArgs) -> Status {
         .chunk(args.chunk_ms.map(Duration::from_millis))
         .ca_cert(args.ca_cert)
         .profile(args.profile)
+        .servers(Apart::Thread)
         .stream(stream);
     let plan = match request.plan() {
         Ok(plan) => plan,

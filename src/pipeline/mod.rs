@@ -18,7 +18,9 @@
 //! Around it: [`run`] measures one session with a dialect; [`route`] turns what a user
 //! asked for (echo or providers; production, a URL or a local mock; chunk sizes and
 //! durations by peer) into runs; [`Summary`] says what a run measured, in text and JSON,
-//! however it ended.
+//! however it ended; [`Transit`] splits the wait past the client into uplink, server and
+//! downlink where a local mock's [`ServerClock`] saw the run, and says how far behind
+//! real time the audio fell; `local.rs` starts a run's mock and its link-profile proxy.
 
 mod local;
 mod measure;

@@ -5,7 +5,8 @@
 //! [`Recorder`]'s distributions (send latency and its stages, throughput) and, by peer,
 //! the echo's round trips or the provider's transcript figures. JSON fields are flat and
 //! in nanoseconds (`*_ns`); `stages` has `wake_lateness`, `encode`, `queue` and `write`,
-//! each with `count`, `p50_ns`, `p95_ns`, `p99_ns`, `p99_9_ns` and `max_ns`.
+//! their sum per chunk `client_added`, and with a local mock `uplink`, `server` and
+//! `downlink`, each with `count`, `p50_ns`, `p95_ns`, `p99_ns`, `p99_9_ns` and `max_ns`.
 
 use std::fmt;
 use std::time::Duration;

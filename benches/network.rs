@@ -112,7 +112,7 @@ fn main() {
             }
         }
         let svg = dir.join(format!("network-{name}.svg"));
-        let title = format!("network/{name}: {} of speech, paced, Deepgram mock", ms(audio));
+        let title = format!("network/{name}: {audio:?} of speech, paced, Deepgram mock");
         if let Err(e) = sttbench::plot::write(&svg, &summary, &title) {
             eprintln!("error: {e}");
             std::process::exit(2);

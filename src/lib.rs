@@ -40,6 +40,7 @@
 //!   and the text and JSON reports built from them; HdrHistogram interval logs and their
 //!   exact merge across processes and machines ([`metrics::interval_log`]).
 //! - [`error`]: the crate's error type; every variant says what the caller should do.
+//! - `plot` (feature `plot`): an SVG per run, lag over time and latency per stage.
 
 pub mod baseline;
 pub mod bmf;
@@ -48,6 +49,8 @@ pub mod error;
 pub mod metrics;
 pub mod pace;
 pub mod pipeline;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod provider;
 pub mod server;
 pub mod session;

@@ -18,17 +18,23 @@
 //! Around it: [`run`] measures one session with a dialect; [`route`] turns what a user
 //! asked for (echo or providers; production, a URL or a local mock; chunk sizes and
 //! durations by peer) into runs; [`Summary`] says what a run measured, in text and JSON,
-//! however it ended.
+//! however it ended; [`Transit`] splits the wait past the client into uplink, server and
+//! downlink where a local mock's [`ServerClock`] saw the run, and says how far behind
+//! real time the audio fell; `local.rs` starts a run's mock and its link-profile proxy.
 
+mod local;
 mod measure;
 pub mod route;
 mod summary;
 mod timeline;
+mod transit;
 
+pub use local::Apart;
 pub use measure::{PipelineOptions, PipelineRun, run};
 pub use route::{Peer, Plan, Request, Target, run_hosted};
 pub use summary::{GapSummary, Summary, exit_code, table};
 pub use timeline::{PipelineReport, Timeline};
+pub use transit::{Behind, NetworkStages, ServerClock, TOO_SLOW_GROWTH, Transit};
 
 use std::time::Duration;
 

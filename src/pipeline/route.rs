@@ -19,13 +19,15 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::local::{Apart, Local, start_peer};
 use super::measure::measured;
 use super::summary::Summary;
-use super::{PipelineOptions, PipelineRun, Timeline, speech_ends};
+use super::{PipelineOptions, PipelineRun, Timeline, Transit, speech_ends};
 use crate::Error;
 use crate::encode::AudioFormat;
 use crate::provider::{ApiKey, Credential, Dialect, Echo, Hosted};
-use crate::server::{ServerHandle, echo, mock};
+use crate::server::ServerHandle;
+use crate::server::shaper::Profile;
 use crate::session::trust_pem;
 use crate::stream::{
     Audio, Control, Driver, Observer, Pacer, Recorder, Source, Stop, StreamConfig, TokioPacer,
@@ -80,7 +82,8 @@ pub enum Target {
     Production,
     /// A server at this `ws://` or `wss://` URL (a mock started elsewhere, a proxy).
     Url(String),
-    /// A zero-delay mock of the provider (or an echo socket), on 127.0.0.1 for the run.
+    /// A mock of the provider (or an echo socket), on 127.0.0.1 for the run: answering at
+    /// once when unpaced, after the provider's published delay in real time.
     Mock,
 }
 
@@ -97,6 +100,8 @@ pub struct Request {
     duration: Option<Duration>,
     ca_cert: Option<PathBuf>,
     stream: StreamConfig,
+    profile: Option<Profile>,
+    apart: Apart,
 }
 
 impl Request {
@@ -112,7 +117,26 @@ impl Request {
             duration: None,
             ca_cert: None,
             stream: StreamConfig::default(),
+            profile: None,
+            apart: Apart::Shared,
         }
+    }
+
+    /// Where the local mock and proxy run: beside the client on the caller's runtime
+    /// (default: a paused test clock reaches them), or on a thread of their own so
+    /// their work never delays the client's pacer ([`Apart::Thread`]: what
+    /// `sttbench stream` and the network benches use).
+    pub fn servers(mut self, apart: Apart) -> Self {
+        self.apart = apart;
+        self
+    }
+
+    /// Streams through an impairment proxy with this link profile, started for the run
+    /// in front of the mock or the URL; default none. Not for the production endpoints
+    /// (see `local.rs`): put `sttbench proxy` in front of them instead.
+    pub fn profile(mut self, profile: Option<Profile>) -> Self {
+        self.profile = profile;
+        self
     }
 
     /// The server to stream to instead of the production endpoint (one peer only).
@@ -162,7 +186,18 @@ impl Request {
     /// duration or chunk out of range) and of [`trust_pem`].
     pub fn plan(self) -> crate::Result<Plan> {
         let usage = |message: &str| Err(Error::Usage(message.into()));
-        let Request { peers, url, mock, source, chunk, duration, ca_cert, mut stream } = self;
+        let Request {
+            peers,
+            url,
+            mock,
+            source,
+            chunk,
+            duration,
+            ca_cert,
+            mut stream,
+            profile,
+            apart,
+        } = self;
         let echo = peers.contains(&Peer::Echo);
         if peers.is_empty() {
             return usage("name a peer: echo, deepgram or assemblyai");
@@ -187,6 +222,11 @@ impl Request {
             }
             (None, false) => Target::Production,
         };
+        if profile.is_some() && target == Target::Production {
+            return usage(
+                "--profile needs --mock or --url: the session cannot yet verify a remote wss:// host through a local proxy",
+            );
+        }
         let chunk = chunk.unwrap_or(if echo { ECHO_CHUNK } else { PROVIDER_CHUNK });
         let mut legs = Vec::with_capacity(peers.len());
         for peer in peers {
@@ -206,7 +246,7 @@ impl Request {
                 stream.clone().session(stream.get_session().clone().tls(Some(trust_pem(path)?)));
         }
         let audio = Audio::resolve(&source, duration, chunk)?;
-        Ok(Plan { legs, source: source.to_string(), audio, stream })
+        Ok(Plan { legs, source: source.to_string(), audio, stream, profile, apart })
     }
 }
 
@@ -217,6 +257,8 @@ pub struct Plan {
     source: String,
     audio: Audio,
     stream: StreamConfig,
+    profile: Option<Profile>,
+    apart: Apart,
 }
 
 /// One run of a plan.
@@ -289,13 +331,10 @@ impl Plan {
         pacer: P,
     ) -> crate::Result<Summary> {
         let peer = leg.peer;
-        let (url, local) = match &leg.url {
-            Some(url) => (url.clone(), None),
-            None => {
-                let server = start_mock(peer).await?;
-                (server.ws_url(), Some(server))
-            }
-        };
+        let realtime = self.stream.get_pacing() == crate::stream::Pacing::RealTime;
+        let local =
+            Local::start(peer, leg.url.as_deref(), realtime, self.profile, self.apart).await?;
+        let url = local.url.clone();
         let config = match peer {
             Peer::Echo => self.stream.clone(),
             Peer::Provider(_) => measured(self.stream.clone()),
@@ -306,16 +345,17 @@ impl Plan {
                 Some(Timeline::new(speech_ends(self.audio.samples(), AudioFormat::PIPELINE)))
             }
         };
-        let mut watchers = (Recorder::new(), (timeline, observer));
+        let transit = Transit::new(local.clock.clone());
+        let mut watchers = (Recorder::new(), (timeline, (transit, observer)));
         let driver = Driver::new(url.clone(), Arc::clone(&leg.dialect), config)
             .pacer(pacer)
             .control(control);
         let outcome = driver.run(&self.audio, &mut watchers).await;
-        if let Some(server) = local {
-            server.shutdown().await;
-        }
-        let (recorder, (timeline, _)) = watchers;
-        Ok(Summary::new(&outcome?, &recorder, timeline.as_ref(), url, self.source.clone()))
+        local.shutdown().await;
+        let (recorder, (timeline, (transit, _))) = watchers;
+        let summary =
+            Summary::new(&outcome?, &recorder, timeline.as_ref(), url, self.source.clone());
+        Ok(summary.with_transit(&transit))
     }
 }
 
@@ -343,18 +383,7 @@ fn dialect(peer: Peer, target: &Target) -> Arc<dyn Dialect> {
 ///
 /// A configuration error naming the provider when the loopback port cannot be bound.
 pub async fn start_mock(peer: Peer) -> crate::Result<ServerHandle> {
-    let no_mock = |e: std::io::Error| -> Error {
-        let name = match peer {
-            Peer::Echo => "echo",
-            Peer::Provider(hosted) => hosted.name(),
-        };
-        crate::provider::ProviderError::config(name, format!("cannot start a local peer: {e}"))
-            .into()
-    };
-    match peer {
-        Peer::Echo => echo::start(echo::EchoConfig::default()).await.map_err(no_mock),
-        Peer::Provider(hosted) => mock::start(mock::MockConfig::new(hosted)).await.map_err(no_mock),
-    }
+    start_peer(peer, false, None).await
 }
 
 /// One measured session with `provider` at `target` (see [`super::run`]).

@@ -5,8 +5,9 @@
 //! [`Recorder`]'s distributions (send latency and its stages, throughput) and, by peer,
 //! the echo's round trips or the provider's transcript figures. JSON fields are flat and
 //! in nanoseconds (`*_ns`); `stages` has `wake_lateness`, `encode`, `queue` and `write`,
-//! each with `count`, `p50_ns`, `p95_ns`, `p99_ns`, `p99_9_ns` and `max_ns`. Reconnects
-//! are always reported, zeros included: `reconnects`, `audio_replayed_bytes`,
+//! their sum per chunk `client_added`, and with a local mock `uplink`, `server` and
+//! `downlink`, each with `count`, `p50_ns`, `p95_ns`, `p99_ns`, `p99_9_ns` and `max_ns`.
+//! Reconnects are always reported, zeros included: `reconnects`, `audio_replayed_bytes`,
 //! `audio_lost_bytes` and `reconnect_gap` (`count`, `p50_ns`, `p99_ns`, `max_ns`).
 
 use std::fmt;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::Timeline;
+use super::{Behind, Timeline, Transit};
 use crate::metrics::{LatencySummary, Throughput, as_nanos};
 use crate::stream::{Ending, Outcome, Phase, Recorder, Stages, Stall, exit};
 
@@ -86,6 +87,9 @@ pub struct Summary {
     pub audio_lost_bytes: u64,
     /// Each reconnect's time without audio flowing.
     pub reconnect_gap: GapSummary,
+    /// How far behind real time the audio fell (real-time runs; see [`Behind`]).
+    #[serde(rename = "behind_real_time", skip_serializing_if = "Option::is_none")]
+    pub behind: Option<Behind>,
 }
 
 /// The reconnect gaps: how many, and their median, 99th percentile and maximum (nearest
@@ -164,6 +168,9 @@ pub struct PipelineFigures {
     pub final_latency_ns: Vec<u64>,
     /// Utterances no final covered.
     pub utterances_uncovered: usize,
+    /// Per final, the audio sent when it arrived minus the audio it reaches (Deepgram's
+    /// definition of streaming latency).
+    pub final_lag: LatencySummary,
     /// Transcript events received.
     pub transcripts: usize,
     /// Transcript events per second of session.
@@ -226,6 +233,11 @@ impl Summary {
                 first_partial_ns: report.first_partial.map(nanos),
                 final_latency_ns: report.final_latencies.iter().copied().map(nanos).collect(),
                 utterances_uncovered: report.uncovered,
+                final_lag: {
+                    let mut lags = crate::metrics::LatencyHistogram::new();
+                    report.final_lags.iter().for_each(|&lag| lags.record(lag));
+                    lags.summary()
+                },
                 transcripts: report.transcripts,
                 transcripts_per_second: report.transcripts_per_second,
                 finals: timeline.finals().to_vec(),
@@ -269,7 +281,20 @@ impl Summary {
             audio_replayed_bytes: outcome.audio_replayed_bytes,
             audio_lost_bytes: outcome.audio_lost_bytes,
             reconnect_gap: GapSummary::of(&outcome.reconnect_gaps),
+            behind: None,
         }
+    }
+
+    /// Adds what `transit` saw: the uplink, server and downlink stages (with a server
+    /// clock) and how far behind real time the audio fell.
+    pub fn with_transit(mut self, transit: &Transit) -> Self {
+        if let Some(network) = transit.stages() {
+            self.stages.uplink = Some(network.uplink);
+            self.stages.server = Some(network.server);
+            self.stages.downlink = Some(network.downlink);
+        }
+        self.behind = transit.behind();
+        self
     }
 
     /// The summary as pretty JSON.
@@ -359,6 +384,14 @@ impl fmt::Display for Summary {
         ] {
             writeln!(f, "  {name:<12} {stage}")?;
         }
+        writeln!(f, "client added   {} (the four stages per chunk)", stages.client_added)?;
+        for (name, stage) in
+            [("uplink", &stages.uplink), ("server", &stages.server), ("downlink", &stages.downlink)]
+        {
+            if let Some(stage) = stage {
+                writeln!(f, "  {name:<12} {stage}")?;
+            }
+        }
         writeln!(f, "throughput     {} while sending", self.throughput)?;
         if let Some(echo) = &self.echo {
             writeln!(f, "chunks echoed  {}", echo.chunks_echoed)?;
@@ -376,9 +409,30 @@ impl fmt::Display for Summary {
                 p.final_latency_ns.len(),
                 p.utterances_uncovered
             )?;
+            writeln!(
+                f,
+                "final lag      {} (client added p99 {})",
+                p.final_lag,
+                ms(Some(stages.client_added.p99))
+            )?;
             writeln!(f, "transcripts    {} ({:.1}/s)", p.transcripts, p.transcripts_per_second)?;
             for text in &p.finals {
                 writeln!(f, "final          {text}")?;
+            }
+        }
+        if let Some(behind) = &self.behind {
+            writeln!(
+                f,
+                "behind         max {}, final {} behind real time (seen at the {})",
+                ms(Some(behind.max)),
+                ms(Some(behind.last)),
+                behind.seen_at
+            )?;
+            if behind.uplink_too_slow {
+                writeln!(
+                    f,
+                    "               the uplink was too slow: it could not carry the audio in real time"
+                )?;
             }
         }
         if let Some(close) = &self.server_close {

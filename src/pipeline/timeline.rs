@@ -25,6 +25,8 @@ pub struct Timeline {
     sent: Vec<(Duration, Instant)>,
     first_transcript: Option<Instant>,
     finals: Vec<Duration>,
+    /// Per non-empty final: the audio sent when it arrived minus the audio it reaches.
+    lags: Vec<Duration>,
     transcripts: usize,
     last_event: Option<Instant>,
     /// The text of every non-empty final, a formatted copy replacing its turn's text.
@@ -42,6 +44,10 @@ pub struct PipelineReport {
     pub final_latencies: Vec<Duration>,
     /// Utterances (speech ends) no final covered: lost, or still pending at the end.
     pub uncovered: usize,
+    /// Per non-empty final, its lag: the audio sent when it arrived (the audio cursor)
+    /// minus the audio time it reaches (the transcript cursor, start + duration), as
+    /// Deepgram defines streaming latency. In arrival order.
+    pub final_lags: Vec<Duration>,
     /// Transcript events (partial and final) received.
     pub transcripts: usize,
     /// Transcript events per second, from the first audio sent to the last event.
@@ -76,9 +82,14 @@ impl Timeline {
             return;
         }
         // A formatted copy of the last turn (AssemblyAI's `format_turns`) replaces its text.
+        // Its lag counts once per turn, for the first copy.
         match (self.last_turn, t.turn, self.texts.last_mut()) {
             (Some(last), Some(this), Some(text)) if last == this => text.clone_from(&t.text),
-            _ => self.texts.push(t.text.clone()),
+            _ => {
+                self.texts.push(t.text.clone());
+                let cursor = self.sent.last().map_or(Duration::ZERO, |&(end, _)| end);
+                self.lags.push(cursor.saturating_sub(t.end));
+            }
         }
         self.last_turn = t.turn;
         // Every speech end this final reaches is covered now. A formatted copy of a
@@ -109,6 +120,7 @@ impl Timeline {
                 .zip(self.first_transcript)
                 .map(|(sent, got)| got.saturating_duration_since(sent)),
             final_latencies: self.finals.clone(),
+            final_lags: self.lags.clone(),
             uncovered: self.speech_ends.len() - self.covered,
             transcripts: self.transcripts,
             transcripts_per_second: if span.is_zero() {
@@ -205,6 +217,9 @@ mod tests {
         let report = timeline.report();
         assert_eq!(report.final_latencies, [ms(300), ms(400)]);
         assert_eq!(report.uncovered, 0);
+        // Every chunk was observed before the events: the cursor is at 1000 ms. A final
+        // reaching past the audio sent has no lag.
+        assert_eq!(report.final_lags, [ms(800), ms(800), ms(0)]);
     }
 
     #[test]

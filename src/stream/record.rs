@@ -52,8 +52,10 @@ impl Stage {
     }
 }
 
-/// The four stages' summaries: the JSON's `stages` object, each with `count`, `p50_ns`,
-/// `p95_ns`, `p99_ns`, `p99_9_ns` and `max_ns`.
+/// The stages' summaries: the JSON's `stages` object, each with `count`, `p50_ns`,
+/// `p95_ns`, `p99_ns`, `p99_9_ns` and `max_ns`. The four client stages and their sum per
+/// chunk, `client_added`, are always there; `uplink`, `server` and `downlink` only where
+/// the server's side was seen on the same clock (a mock in the same process).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Stages {
@@ -65,6 +67,17 @@ pub struct Stages {
     pub queue: LatencySummary,
     /// Writing and flushing.
     pub write: LatencySummary,
+    /// The client's latency: the four stages summed per chunk (its send latency).
+    pub client_added: LatencySummary,
+    /// Chunk written → read by the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uplink: Option<LatencySummary>,
+    /// Read by the server → its reply written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<LatencySummary>,
+    /// Reply written → read by the client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downlink: Option<LatencySummary>,
 }
 
 /// Latencies and counters of one or more runs. See the module doc.
@@ -134,6 +147,10 @@ impl Recorder {
             encode: summary(Stage::Encode),
             queue: summary(Stage::Queue),
             write: summary(Stage::Write),
+            client_added: self.send_latency.summary(),
+            uplink: None,
+            server: None,
+            downlink: None,
         }
     }
 
@@ -258,6 +275,8 @@ mod tests {
         assert!(near(stages.wake_lateness.p50, Duration::from_micros(1_000)), "{stages:?}");
         assert!(near(stages.write.max, Duration::from_micros(10)), "{stages:?}");
         assert_eq!(stages.queue.count, 10);
+        assert_eq!(stages.client_added, a.send_latency().summary(), "the stages' sum");
+        assert!(near(stages.client_added.p50, Duration::from_micros(1_011)), "{stages:?}");
         assert!(near(a.round_trip().quantile(0.5), Duration::from_millis(3)));
         assert_eq!((a.chunks_echoed(), a.events()), (1, 2));
 

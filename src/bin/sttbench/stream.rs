@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
-use sttbench::pipeline::{self, Peer, Request, Summary};
+use sttbench::pipeline::{self, Apart, Peer, Request, Summary};
+use sttbench::server::shaper::Profile;
 use sttbench::signal::Signal;
 use sttbench::stream::{
     ChunkTimes, Control, Observer, Outcome, Pacing, Pause, QueuePolicy, Source, Stall, Start, Stop,
@@ -85,6 +86,21 @@ pub(crate) struct StreamArgs {
     /// Print the summary as JSON: one object for one run, an array for several.
     #[arg(long)]
     json: bool,
+    /// Stream through an impairment proxy with this link profile, started for the run
+    /// in front of the mock or --url (see `sttbench proxy --list-profiles`).
+    #[arg(long, value_name = "NAME", value_parser = profile)]
+    profile: Option<Profile>,
+    /// Write an SVG of each run (lag over time, latency per stage) to FILE; with several
+    /// providers, FILE gains each one's name (`run-deepgram.svg`).
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+}
+
+fn profile(name: &str) -> Result<Profile, String> {
+    Profile::find(name).ok_or_else(|| {
+        let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+        format!("unknown profile `{name}`; one of {}", names.join(", "))
+    })
 }
 
 /// `--on-full`.
@@ -130,6 +146,8 @@ pub(crate) fn run(args: StreamArgs) -> Status {
         .source(source, args.duration)
         .chunk(args.chunk_ms.map(Duration::from_millis))
         .ca_cert(args.ca_cert)
+        .profile(args.profile)
+        .servers(Apart::Thread)
         .stream(stream);
     let plan = match request.plan() {
         Ok(plan) => plan,
@@ -150,7 +168,30 @@ pub(crate) fn run(args: StreamArgs) -> Status {
         Ok::<_, std::io::Error>(results)
     })?;
     print(&results, args.json)?;
+    if let Some(path) = &args.plot {
+        let summaries: Vec<&Summary> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        for summary in &summaries {
+            let path =
+                if summaries.len() > 1 { named(path, summary.provider) } else { path.clone() };
+            let title = format!("sttbench stream: {} ({})", summary.provider, summary.url);
+            if let Err(e) = sttbench::plot::write(&path, summary, &title) {
+                eprintln!("error: {e}");
+                return Ok(exit::FAILED);
+            }
+            eprintln!("wrote {}", path.display());
+        }
+    }
     Ok(pipeline::exit_code(&results))
+}
+
+/// `path` with `-name` before its extension.
+fn named(path: &std::path::Path, name: &str) -> PathBuf {
+    let stem = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let file = match path.extension() {
+        Some(ext) => format!("{stem}-{name}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{name}"),
+    };
+    path.with_file_name(file)
 }
 
 /// Prints summaries to stdout and errors to stderr.

@@ -61,7 +61,7 @@ where
         turn_order: 0,
         outputs: Vec::new(),
     };
-    conn::drive(ws, session, config.delay, fault, stop).await;
+    conn::drive(ws, session, config.delay, config.tap.clone(), fault, stop).await;
 }
 
 /// Reads the query and the credential. Auth failures still upgrade, as AssemblyAI does:

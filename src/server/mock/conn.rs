@@ -7,6 +7,7 @@
 //! timeouts and delayed replies without sleeping.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -16,7 +17,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
-use super::{Fault, Stop, Trigger};
+use super::{Fault, Stop, Tap, Trigger};
 
 /// How long the mock waits for the client's half of the close handshake before it drops
 /// the connection anyway; RFC 6455 leaves this to the server.
@@ -44,19 +45,22 @@ pub(super) trait Session: Send {
 #[derive(Debug)]
 pub(super) struct Outbox {
     delay: Duration,
-    queue: VecDeque<(Instant, Message)>,
+    /// Each message with when it is due and when what it answers arrived.
+    queue: VecDeque<(Instant, Instant, Message)>,
     closing: bool,
+    /// When the frame being handled arrived: what a message queued now answers.
+    heard: Instant,
 }
 
 impl Outbox {
-    fn new(delay: Duration) -> Self {
-        Outbox { delay, queue: VecDeque::new(), closing: false }
+    fn new(delay: Duration, opened: Instant) -> Self {
+        Outbox { delay, queue: VecDeque::new(), closing: false, heard: opened }
     }
 
     /// Sends `message` after the processing delay; ignored once a close is queued.
     pub(super) fn send(&mut self, message: Message) {
         if !self.closing {
-            self.queue.push_back((Instant::now() + self.delay, message));
+            self.queue.push_back((Instant::now() + self.delay, self.heard, message));
         }
     }
 
@@ -74,16 +78,18 @@ impl Outbox {
     }
 
     fn due(&self) -> Option<Instant> {
-        self.queue.front().map(|(at, _)| *at)
+        self.queue.front().map(|(at, _, _)| *at)
     }
 }
 
 /// Serves one upgraded connection until it closes, the client leaves, a fault ends it, or
-/// `stop` fires. `fault` is this connection's (see `MockConfig::fault_connections`).
+/// `stop` fires. `fault` is this connection's (see `MockConfig::fault_connections`);
+/// `tap`, if any, sees every audio frame and reply.
 pub(super) async fn drive<S, D>(
     mut ws: WebSocketStream<S>,
     mut session: D,
     delay: Duration,
+    tap: Option<Arc<dyn Tap>>,
     fault: Option<Fault>,
     mut stop: Stop,
 ) where
@@ -91,7 +97,8 @@ pub(super) async fn drive<S, D>(
     D: Session,
 {
     let opened = Instant::now();
-    let mut out = Outbox::new(delay);
+    let tap = tap.as_deref();
+    let mut out = Outbox::new(delay, opened);
     let idle_fault = match &fault {
         Some(Fault::IdleTimeout(window)) => Some(*window),
         _ => None,
@@ -113,7 +120,7 @@ pub(super) async fn drive<S, D>(
         // Replies already due go out before the next frame is read, with no timer in
         // between: a zero-delay mock answers each frame at once, however fast frames come.
         while out.due().is_some_and(|at| at <= Instant::now()) {
-            match send_next(&mut ws, &mut out).await {
+            match send_next(&mut ws, &mut out, tap).await {
                 Sent::More => {}
                 Sent::Closed => break 'serve,
                 Sent::Gone => return,
@@ -130,7 +137,7 @@ pub(super) async fn drive<S, D>(
                     return;
                 }
                 _ = sleep_until(due.unwrap_or(opened)), if due.is_some() => {
-                    match send_next(&mut ws, &mut out).await {
+                    match send_next(&mut ws, &mut out, tap).await {
                         Sent::More => false,
                         Sent::Closed => break,
                         Sent::Gone => return,
@@ -141,19 +148,25 @@ pub(super) async fn drive<S, D>(
                     if let Some(window) = idle_fault {
                         tracing::info!("fault idle={window:?} fired: nothing received for {window:?}");
                     }
-                    session.idle(&mut out);
                     last_heard = Instant::now();
+                    out.heard = last_heard;
+                    session.idle(&mut out);
                     false
                 }
                 frame = ws.next(), if !out.closing => match frame {
                     Some(Ok(Message::Binary(data))) => {
                         last_heard = Instant::now();
+                        out.heard = last_heard;
+                        if let Some(tap) = tap {
+                            tap.audio(data.len(), last_heard);
+                        }
                         bytes += data.len() as u64;
                         session.binary(&data, &mut out);
                         false
                     }
                     Some(Ok(Message::Text(text))) => {
                         last_heard = Instant::now();
+                        out.heard = last_heard;
                         session.text(&text, &mut out);
                         false
                     }
@@ -211,17 +224,23 @@ enum Sent {
     Gone,
 }
 
-/// Sends the first queued message.
-async fn send_next<S>(ws: &mut WebSocketStream<S>, out: &mut Outbox) -> Sent
+/// Sends the first queued message and tells `tap` about a text reply.
+async fn send_next<S>(ws: &mut WebSocketStream<S>, out: &mut Outbox, tap: Option<&dyn Tap>) -> Sent
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (_, message) = out.queue.pop_front().expect("only called with a message queued");
+    let (_, heard, message) = out.queue.pop_front().expect("only called with a message queued");
     let is_close = message.is_close();
+    let is_text = message.is_text();
     match ws.send(message).await {
         Err(_) => Sent::Gone,
         Ok(()) if is_close => Sent::Closed,
-        Ok(()) => Sent::More,
+        Ok(()) => {
+            if let (Some(tap), true) = (tap, is_text) {
+                tap.replied(heard, Instant::now());
+            }
+            Sent::More
+        }
     }
 }
 

@@ -66,7 +66,7 @@ where
         last_word_end: None,
         outputs: Vec::new(),
     };
-    conn::drive(ws, session, config.delay, fault, stop).await;
+    conn::drive(ws, session, config.delay, config.tap.clone(), fault, stop).await;
 }
 
 /// Checks path, auth and encoding; answers 401/400/404 as Deepgram does, or 101 with

@@ -26,6 +26,7 @@ mod assemblyai;
 mod conn;
 mod deepgram;
 pub mod fault;
+mod tap;
 #[cfg(feature = "mock-tls")]
 pub mod tls;
 pub mod transcribe;
@@ -45,6 +46,7 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 use tracing::Instrument;
 
 pub use fault::{Fault, Trigger};
+pub use tap::Tap;
 pub use transcribe::TranscriberConfig;
 
 use super::ServerHandle;
@@ -52,6 +54,24 @@ use super::accept::{self, Limits, Stop};
 use crate::provider::ApiKey;
 /// Which provider a mock plays: the same names as the real ones.
 pub use crate::provider::Hosted as MockProvider;
+
+/// Deepgram's median time from the end of speech to its final transcript in Pipecat's
+/// stt-benchmark (nova-3, 16 kHz audio paced in real time): 247 ms.
+pub const DEEPGRAM_DELAY: Duration = Duration::from_millis(247);
+
+/// AssemblyAI's median in the same benchmark (universal-streaming): 256 ms.
+pub const ASSEMBLYAI_DELAY: Duration = Duration::from_millis(256);
+
+/// A processing delay for `provider` taken from published figures ([`DEEPGRAM_DELAY`],
+/// [`ASSEMBLYAI_DELAY`]; `docs/performance.md` says where they come from and what they
+/// include): what paced runs against a mock use unless told otherwise. Benches that
+/// measure the client alone keep the default of zero.
+pub fn realistic_delay(provider: MockProvider) -> Duration {
+    match provider {
+        MockProvider::Deepgram => DEEPGRAM_DELAY,
+        MockProvider::AssemblyAi => ASSEMBLYAI_DELAY,
+    }
+}
 
 /// How a mock provider behaves.
 ///
@@ -76,6 +96,7 @@ pub struct MockConfig {
     deepgram_idle: Duration,
     tls: Option<Arc<rustls::ServerConfig>>,
     limits: Limits,
+    tap: Option<Arc<dyn Tap>>,
 }
 
 impl MockConfig {
@@ -91,6 +112,7 @@ impl MockConfig {
             deepgram_idle: Duration::from_secs(10),
             tls: None,
             limits: Limits::default(),
+            tap: None,
         }
     }
 
@@ -100,9 +122,16 @@ impl MockConfig {
     }
 
     /// Processing delay before each reply; default 0, so benches measure the client and
-    /// the transport alone. Real services take roughly 100–600 ms.
+    /// the transport alone. [`realistic_delay`] is a published figure for paced runs
+    /// that want a provider's latency (see `docs/performance.md`).
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Sees every audio frame and reply with its instant (see [`Tap`]); default `None`.
+    pub fn tap(mut self, tap: Option<Arc<dyn Tap>>) -> Self {
+        self.tap = tap;
         self
     }
 

@@ -12,11 +12,11 @@
 //! network benches measure, where the client's own figures are the point. On the
 //! caller's runtime ([`Apart::Shared`]) a test's paused clock reaches them too.
 //!
-//! The proxy listens on 127.0.0.1 and forwards to the URL's host and port, so the run
-//! connects to the proxy's address instead. That keeps `ws://` and `wss://` on loopback
-//! working (the certificate names the same host); a remote `wss://` host would need the
-//! session to connect to one address while verifying another name, which it does not
-//! do, so [`super::Request::plan`] refuses a profile for the production endpoints.
+//! The proxy listens on 127.0.0.1 and forwards to the URL's host and port. The session
+//! keeps the URL as it is and only dials the proxy
+//! ([`SessionConfig::connect_to`](crate::session::SessionConfig::connect_to)), so a
+//! `wss://` service, the real providers' included, is verified by its own name through
+//! the proxy.
 
 use std::sync::Arc;
 
@@ -40,8 +40,11 @@ pub enum Apart {
 /// What a run started, and where it streams.
 #[derive(Debug)]
 pub(crate) struct Local {
-    /// Where the session connects: the proxy, the local server, or the given URL.
+    /// The URL the session asks for: the local server's, or the given one.
     pub url: String,
+    /// Where the session dials instead of the URL's host: the proxy, when there is one
+    /// (see [`SessionConfig::connect_to`](crate::session::SessionConfig::connect_to)).
+    pub connect_to: Option<std::net::SocketAddr>,
     /// The local mock's clock, when one was started.
     pub clock: Option<Arc<ServerClock>>,
     server: Option<ServerHandle>,
@@ -105,8 +108,14 @@ impl Local {
                 let upstream = authority(url).ok_or_else(|| {
                     Error::Usage(format!("cannot find a host and port in the URL `{url}`").into())
                 })?;
-                let local =
-                    Local { url: url.to_string(), clock: None, server: None, proxy: None, thread };
+                let local = Local {
+                    url: url.to_string(),
+                    connect_to: None,
+                    clock: None,
+                    server: None,
+                    proxy: None,
+                    thread,
+                };
                 (local, upstream)
             }
             None => {
@@ -116,6 +125,7 @@ impl Local {
                 let upstream = server.addr().to_string();
                 let local = Local {
                     url: server.ws_url(),
+                    connect_to: None,
                     clock: (peer != Peer::Echo).then_some(clock),
                     server: Some(server),
                     proxy: None,
@@ -133,7 +143,9 @@ impl Local {
                     return Err(no_local(peer, e));
                 }
             };
-            local.url = replace_authority(&local.url, &proxy.addr().to_string());
+            // The URL stays as it is, so wss:// still verifies the real host's
+            // certificate; only the TCP connection goes to the proxy.
+            local.connect_to = Some(proxy.addr());
             local.proxy = Some(proxy);
         }
         Ok(local)
@@ -204,19 +216,12 @@ fn authority(url: &str) -> Option<String> {
     Some(format!("{host}:{port}"))
 }
 
-/// `url` with its `host:port` replaced by `addr`.
-fn replace_authority(url: &str, addr: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    format!("{scheme}://{addr}{}", &rest[end..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn urls_give_their_host_and_port_and_take_the_proxys() {
+    fn urls_give_their_host_and_port() {
         assert_eq!(authority("ws://127.0.0.1:9000/v1/listen?x=1").unwrap(), "127.0.0.1:9000");
         assert_eq!(authority("wss://api.deepgram.com/v1/listen").unwrap(), "api.deepgram.com:443");
         assert_eq!(authority("ws://[::1]:81").unwrap(), "[::1]:81");
@@ -224,10 +229,5 @@ mod tests {
         assert_eq!(authority("http://x"), None);
         assert_eq!(authority("ws:///path"), None);
         assert_eq!(authority("no scheme"), None);
-        assert_eq!(
-            replace_authority("ws://127.0.0.1:9000/v3/ws?a=b", "127.0.0.1:1"),
-            "ws://127.0.0.1:1/v3/ws?a=b"
-        );
-        assert_eq!(replace_authority("wss://h?q", "a:1"), "wss://a:1?q");
     }
 }

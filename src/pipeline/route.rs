@@ -132,8 +132,8 @@ impl Request {
     }
 
     /// Streams through an impairment proxy with this link profile, started for the run
-    /// in front of the mock or the URL; default none. Not for the production endpoints
-    /// (see `local.rs`): put `sttbench proxy` in front of them instead.
+    /// in front of the mock, the URL or the production endpoint; default none. The
+    /// session dials the proxy and verifies the service's own name (see `local.rs`).
     pub fn profile(mut self, profile: Option<Profile>) -> Self {
         self.profile = profile;
         self
@@ -222,11 +222,6 @@ impl Request {
             }
             (None, false) => Target::Production,
         };
-        if profile.is_some() && target == Target::Production {
-            return usage(
-                "--profile needs --mock or --url: the session cannot yet verify a remote wss:// host through a local proxy",
-            );
-        }
         let chunk = chunk.unwrap_or(if echo { ECHO_CHUNK } else { PROVIDER_CHUNK });
         let mut legs = Vec::with_capacity(peers.len());
         for peer in peers {
@@ -339,6 +334,8 @@ impl Plan {
             Peer::Echo => self.stream.clone(),
             Peer::Provider(_) => measured(self.stream.clone()),
         };
+        let session = config.get_session().clone().connect_to(local.connect_to);
+        let config = config.session(session);
         let timeline = match peer {
             Peer::Echo => None,
             Peer::Provider(_) => {

@@ -5,6 +5,7 @@
 //! ones that matter for latency were chosen by measurement (the `send/read_buffer`
 //! bench group re-measures the read buffer). Nothing here does I/O.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +46,7 @@ pub struct SessionConfig {
     pub(crate) close_timeout: Duration,
     pub(crate) reconnect: ReconnectPolicy,
     pub(crate) tls: TlsClient,
+    pub(crate) connect_to: Option<SocketAddr>,
 }
 
 /// A rustls client config, or none for the default. rustls configs have no equality, so
@@ -78,6 +80,7 @@ impl Default for SessionConfig {
             max_write_buffer: 1 << 20,
             close_timeout: Duration::from_secs(5),
             reconnect: ReconnectPolicy::default(),
+            connect_to: None,
             tls: TlsClient::default(),
         }
     }
@@ -173,6 +176,22 @@ impl SessionConfig {
     pub fn tls(mut self, config: Option<Arc<rustls::ClientConfig>>) -> Self {
         self.tls = TlsClient(config);
         self
+    }
+
+    /// Dial `addr` instead of the URL's host and port, while TLS (the server name it
+    /// verifies) and the upgrade's `Host` header still name the URL's host: curl's
+    /// `--connect-to`. This is how a session reaches a remote `wss://` service through a
+    /// local impairment proxy and still verifies the service's certificate. Default
+    /// `None`: dial the URL's host.
+    pub fn connect_to(mut self, addr: Option<SocketAddr>) -> Self {
+        self.connect_to = addr;
+        self
+    }
+
+    /// Where the session dials instead of the URL's host, if anywhere
+    /// ([`connect_to`](Self::connect_to)).
+    pub fn get_connect_to(&self) -> Option<SocketAddr> {
+        self.connect_to
     }
 
     /// The connect timeout.

@@ -94,7 +94,11 @@ async fn connect_once(
     let secure = uri.scheme_str() == Some("wss");
     let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
     let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
-    let tcp = TcpStream::connect((host, port)).await.map_err(ConnectFailure::Io)?;
+    let tcp = match config.connect_to {
+        Some(addr) => TcpStream::connect(addr).await,
+        None => TcpStream::connect((host, port)).await,
+    }
+    .map_err(ConnectFailure::Io)?;
     tcp.set_nodelay(config.nodelay).map_err(ConnectFailure::Io)?;
     // Plain for ws://, so tokio-tungstenite never builds a TLS config it would not use.
     let connector = match (secure, config.tls.get()) {

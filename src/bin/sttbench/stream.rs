@@ -87,7 +87,8 @@ pub(crate) struct StreamArgs {
     #[arg(long)]
     json: bool,
     /// Stream through an impairment proxy with this link profile, started for the run
-    /// in front of the mock or --url (see `sttbench proxy --list-profiles`).
+    /// in front of the mock, --url or the provider's production endpoint (see
+    /// `sttbench proxy --list-profiles`).
     #[arg(long, value_name = "NAME", value_parser = profile)]
     profile: Option<Profile>,
     /// Write an SVG of each run (lag over time, latency per stage) to FILE; with several

@@ -47,8 +47,7 @@ async fn a_session_dials_the_given_address_and_verifies_the_urls_name() {
     // name verified is the URL's, not the address dialled.
     let error = step("connect", Session::connect("wss://other.invalid:1", deepgram(), config))
         .await
-        .err()
-        .expect("a certificate for localhost does not pass for other.invalid");
+        .expect_err("a certificate for localhost does not pass for other.invalid");
     assert!(error.to_string().to_lowercase().contains("certificate"), "{error}");
     server.shutdown().await;
 }

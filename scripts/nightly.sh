@@ -10,7 +10,8 @@
 # Checks the baseline before measuring anything. Leaves target/sttbench/report.md (for
 # people) and report.json (for machines: {"counts": <compare report>, "timings": <A/B
 # report>, "exit_code": N}), new.json (this run's results with metadata: counts, and
-# timings as the median over the A/B rounds, for trend charts), each bench's log, and the
+# timings as the median over the A/B rounds, for trend charts), trends.json (the TRENDS
+# benches' figures, plain BMF, never judged), each bench's log, and the
 # A/B rounds under target/sttbench/ab/. Exit status:
 #   0  nothing regressed
 #   1  something regressed: a count beyond its tolerance, a memory budget exceeded, a
@@ -28,6 +29,12 @@
 #   AB_NOISE_THRESHOLD=0.02        the A/B's noise threshold (NOISE_THRESHOLD of ab.sh)
 #   COMPARE_ARGS=                  extra `sttbench compare` flags for the counts, e.g.
 #                                  "--tolerance instructions=2%"
+#   TRENDS=network                 self-timed benches run whole after the verdict and
+#                                  written to trends.json (plain BMF) for charts, never
+#                                  judged: their figures are dominated by modelled
+#                                  delays or by the host (e.g. TRENDS="network pace load");
+#                                  TRENDS= for none. A trend bench that fails is logged,
+#                                  not a failed night
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib/measure.sh
@@ -36,6 +43,7 @@ source scripts/lib/measure.sh
 BASELINE=${BASELINE:-baselines/main.json}
 AB_NOISE_THRESHOLD=$(fraction AB_NOISE_THRESHOLD "${AB_NOISE_THRESHOLD:-0.02}")
 COMPARE_ARGS=${COMPARE_ARGS:-}
+TRENDS=${TRENDS-network}
 
 # The baseline first: a broken one must not cost a night of measuring.
 [[ -f $BASELINE ]] || die $EXIT_BROKEN "no baseline at $BASELINE; make one with scripts/save-baseline.sh NAME (see baselines/README.md)"
@@ -96,6 +104,23 @@ if [[ $TIMINGS == 1 ]]; then
     if [[ -f $OUT/ab/head.json ]]; then COLLECT_INPUTS+=(--bmf "$OUT/ab/head.json"); fi
 fi
 ((ab_status > status)) && status=$ab_status
+
+# Trends: whole self-timed benches, recorded, never judged.
+trend_inputs=()
+for bench in $TRENDS; do
+    [[ -f benches/$bench.rs ]] || { log "trends: no benches/$bench.rs; skipped"; continue; }
+    rm -f "$STTBENCH_OUT/$bench.json"
+    log "trends: cargo bench --bench $bench"
+    if cargo bench --bench "$bench" >"$OUT/trend-$bench.log" 2>&1 && [[ -f $STTBENCH_OUT/$bench.json ]]; then
+        trend_inputs+=(--bmf "$STTBENCH_OUT/$bench.json")
+    else
+        log "trends: the $bench bench failed (see $OUT/trend-$bench.log); its trend is missing tonight"
+    fi
+done
+if [[ ${#trend_inputs[@]} -gt 0 ]]; then
+    sttbench baseline collect "${trend_inputs[@]}" --plain --out "$OUT/trends.json" \
+        || log "trends: cannot collect them into $OUT/trends.json"
+fi
 
 # This run's results, for the trend: counts and the A/B's head timings.
 HOST_TIME_LOST=()

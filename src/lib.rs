@@ -38,6 +38,8 @@
 //!   and the text and JSON reports built from them; HdrHistogram interval logs and their
 //!   exact merge across processes and machines ([`metrics::interval_log`]).
 //! - [`error`]: the crate's error type; every variant says what the caller should do.
+//! - `fuzzing` (hidden): entry points for the fuzz targets in `fuzz/`, which feed raw
+//!   bytes to every reader of outside input.
 
 pub mod baseline;
 pub mod bmf;
@@ -51,5 +53,8 @@ pub mod server;
 pub mod session;
 pub mod signal;
 pub mod stream;
+
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use error::{Error, Result};

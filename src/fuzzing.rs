@@ -158,7 +158,7 @@ pub fn mock(data: &[u8]) -> Result<Vec<Message>, String> {
     let mut lines = head.lines();
     let first = lines.next().unwrap_or("");
     let (provider, fault) = first.split_once(' ').unwrap_or((first, ""));
-    let provider: Hosted = provider.parse().map_err(|e| format!("{e}"))?;
+    let provider = provider.parse::<Hosted>().map_err(|e| e.to_string())?;
     let fault = match fault.trim() {
         "" => None,
         spelling => Some(spelling.parse::<Fault>().map_err(|e| e.to_string())?),

@@ -91,7 +91,12 @@ impl Bmf {
     /// not BMF JSON.
     pub fn read(path: impl AsRef<Path>) -> crate::Result<Bmf> {
         let path = path.as_ref();
-        serde_json::from_value(read_json(path)?).map_err(|e| {
+        Bmf::from_value(path, read_json(path)?)
+    }
+
+    /// Interprets already-parsed JSON from `path` (named in errors) as BMF.
+    pub(crate) fn from_value(path: &Path, value: serde_json::Value) -> crate::Result<Bmf> {
+        serde_json::from_value(value).map_err(|e| {
             FileError::new(
                 path,
                 "not Bencher Metric Format JSON ({\"bench\": {\"measure\": {\"value\": …}}})",
@@ -127,7 +132,12 @@ pub(crate) fn write_text(path: Option<&Path>, text: impl FnOnce() -> String) -> 
 pub(crate) fn read_json(path: &Path) -> crate::Result<serde_json::Value> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| FileError::new(path, "cannot read the file", Some(Box::new(e) as _)))?;
-    serde_json::from_str(&text).map_err(|e| {
+    parse_json(path, &text)
+}
+
+/// Parses `text`, the contents of `path` (named in errors), as JSON.
+pub(crate) fn parse_json(path: &Path, text: &str) -> crate::Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| {
         FileError::new(path, "not valid JSON (truncated or corrupt?)", Some(Box::new(e) as _))
             .into()
     })

@@ -41,6 +41,8 @@
 //!   exact merge across processes and machines ([`metrics::interval_log`]).
 //! - [`error`]: the crate's error type; every variant says what the caller should do.
 //! - `plot` (feature `plot`): an SVG per run, lag over time and latency per stage.
+//! - `fuzzing` (hidden): entry points for the fuzz targets in `fuzz/`, which feed raw
+//!   bytes to every reader of outside input.
 
 pub mod baseline;
 pub mod bmf;
@@ -56,5 +58,8 @@ pub mod server;
 pub mod session;
 pub mod signal;
 pub mod stream;
+
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use error::{Error, Result};

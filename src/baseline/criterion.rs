@@ -153,9 +153,32 @@ pub fn read_baseline(dir: &Path, name: &str) -> crate::Result<Bmf> {
 
 /// Adds one benchmark's measures from one run's directory (`new/` or a named baseline).
 fn read_run(new_dir: &Path, bmf: &mut Bmf) -> crate::Result<()> {
-    let benchmark: BenchmarkJson = read_json(&new_dir.join("benchmark.json"))?;
+    let read = |name: &str| {
+        let path = new_dir.join(name);
+        std::fs::read_to_string(&path).map_err(|e| {
+            FileError::new(
+                &path,
+                "cannot read the file (an interrupted bench run?)",
+                Some(Box::new(e) as _),
+            )
+        })
+    };
+    let benchmark = read("benchmark.json")?;
+    let estimates = read("estimates.json")?;
+    add_run(new_dir, &benchmark, &estimates, bmf)
+}
+
+/// Adds one run from the texts of its `benchmark.json` and `estimates.json`, found in
+/// `new_dir` (named in errors).
+pub(crate) fn add_run(
+    new_dir: &Path,
+    benchmark: &str,
+    estimates: &str,
+    bmf: &mut Bmf,
+) -> crate::Result<()> {
+    let benchmark: BenchmarkJson = parse_json(&new_dir.join("benchmark.json"), benchmark)?;
     let estimates_path = new_dir.join("estimates.json");
-    let estimates: EstimatesJson = read_json(&estimates_path)?;
+    let estimates: EstimatesJson = parse_json(&estimates_path, estimates)?;
     let m = estimates.median;
     let (lower, upper) = (m.confidence_interval.lower_bound, m.confidence_interval.upper_bound);
     if !(m.point_estimate > 0.0
@@ -213,15 +236,8 @@ impl Throughput {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> crate::Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        FileError::new(
-            path,
-            "cannot read the file (an interrupted bench run?)",
-            Some(Box::new(e) as _),
-        )
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
+fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> crate::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
         FileError::new(
             path,
             "not criterion 0.8 output; re-run the benchmark with this crate's criterion",

@@ -131,7 +131,7 @@ impl Baseline {
     }
 
     /// Interprets already-parsed JSON from `path` as a baseline.
-    pub(super) fn from_value(path: &Path, value: Value) -> crate::Result<Baseline> {
+    pub(crate) fn from_value(path: &Path, value: Value) -> crate::Result<Baseline> {
         if !is_baseline(&value) {
             return Err(FileError::new(
                 path,

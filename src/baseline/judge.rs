@@ -171,10 +171,21 @@ impl Judgement {
 /// that leaves one side empty. No verdict is reached from broken input.
 pub fn judge(request: JudgeRequest) -> crate::Result<Judgement> {
     let JudgeRequest { old, new, reruns, settings, selection } = request;
-    let mut old = super::load(&old)?;
-    let mut new = super::load(&new)?;
-    let mut reruns = reruns.iter().map(super::load).collect::<crate::Result<Vec<_>>>()?;
-    check_measures(&selection, &settings, [&old.results, &new.results])?;
+    let old = super::load(&old)?;
+    let new = super::load(&new)?;
+    let reruns = reruns.iter().map(super::load).collect::<crate::Result<Vec<_>>>()?;
+    judge_sources(old, new, reruns, settings, &selection)
+}
+
+/// [`judge`] on sources already loaded.
+pub(crate) fn judge_sources(
+    mut old: Source,
+    mut new: Source,
+    mut reruns: Vec<Source>,
+    settings: Settings,
+    selection: &Selection,
+) -> crate::Result<Judgement> {
+    check_measures(selection, &settings, [&old.results, &new.results])?;
     for source in std::iter::once(&mut old).chain([&mut new]).chain(&mut reruns) {
         selection.apply(&mut source.results, &settings)?;
     }

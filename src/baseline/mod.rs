@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 pub use compare::{Comparison, Moved, Row, Verdict};
 pub use file::{Baseline, Machine, Metadata};
+pub(crate) use judge::judge_sources;
 pub use judge::{JudgeRequest, Judgement, Selection, judge};
 pub use measure::{Kind, Measure};
 pub use settings::{FloorRule, Fraction, Settings, Tolerance};
@@ -98,24 +99,30 @@ pub fn load(input: impl AsRef<Path>) -> crate::Result<Source> {
         validate(&source, &results)?;
         return Ok(Source { path: source, metadata: None, results });
     }
-    let (metadata, results) = if path.is_dir() {
-        (None, criterion::read_dir(path)?)
+    if path.is_dir() {
+        let results = criterion::read_dir(path)?;
+        validate(path, &results)?;
+        return Ok(Source { path: path.to_owned(), metadata: None, results });
+    }
+    from_json(path, crate::bmf::read_json(path)?)
+}
+
+/// One side of a comparison from the parsed JSON of `path` (named in errors): a baseline
+/// file or BMF, validated as [`load`] does.
+pub(crate) fn from_json(path: &Path, value: serde_json::Value) -> crate::Result<Source> {
+    let (metadata, results) = if file::is_baseline(&value) {
+        let baseline = Baseline::from_value(path, value)?;
+        (Some(baseline.metadata), baseline.results)
     } else {
-        let value = crate::bmf::read_json(path)?;
-        if file::is_baseline(&value) {
-            let baseline = Baseline::from_value(path, value)?;
-            (Some(baseline.metadata), baseline.results)
-        } else {
-            let bmf = serde_json::from_value(value).map_err(|e| {
-                FileError::new(
-                    path,
-                    "neither a baseline file nor Bencher Metric Format JSON \
-                     ({\"bench\": {\"measure\": {\"value\": …}}})",
-                    Some(Box::new(e) as _),
-                )
-            })?;
-            (None, bmf)
-        }
+        let bmf = serde_json::from_value(value).map_err(|e| {
+            FileError::new(
+                path,
+                "neither a baseline file nor Bencher Metric Format JSON \
+                 ({\"bench\": {\"measure\": {\"value\": …}}})",
+                Some(Box::new(e) as _),
+            )
+        })?;
+        (None, bmf)
     };
     validate(path, &results)?;
     Ok(Source { path: path.to_owned(), metadata, results })

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{self, StatusCode, header};
 
@@ -51,17 +52,38 @@ where
     let Some((ws, params, fault)) = upgrade.accept(stream, &mut stop, answer).await else {
         return;
     };
+    let session = session(config, params, fault.as_ref());
+    conn::drive(ws, session, config.delay, config.tap.clone(), fault, stop).await;
+}
+
+/// The session an upgrade with `params` and `fault` leads to.
+fn session(config: &MockConfig, params: Params, fault: Option<&Fault>) -> AssemblyAi {
     let mut transcriber = config.transcriber.clone();
     transcriber.endpoint = params.endpoint;
-    let session = AssemblyAi {
+    AssemblyAi {
         transcriber: Transcriber::new(transcriber, params.sample_rate, 1),
         params,
         opened: Instant::now(),
-        fail_first_chunk: fault == Some(Fault::ChunkDuration),
+        fail_first_chunk: fault == Some(&Fault::ChunkDuration),
         turn_order: 0,
         outputs: Vec::new(),
-    };
-    conn::drive(ws, session, config.delay, config.tap.clone(), fault, stop).await;
+    }
+}
+
+/// Answers `request` as [`serve`] would, then feeds `frames` to the session without a
+/// socket or a clock; what it sent back, or the refusal.
+#[expect(
+    clippy::result_large_err,
+    reason = "ErrorResponse is tungstenite's handshake callback contract"
+)]
+pub(super) fn replay(
+    config: &MockConfig,
+    fault: Option<&Fault>,
+    request: &Request,
+    frames: impl IntoIterator<Item = Message>,
+) -> Result<Vec<Message>, ErrorResponse> {
+    let params = handshake(config, fault, request)?;
+    Ok(conn::replay(session(config, params, fault), frames))
 }
 
 /// Reads the query and the credential. Auth failures still upgrade, as AssemblyAI does:

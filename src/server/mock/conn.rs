@@ -244,6 +244,28 @@ where
     }
 }
 
+/// Feeds `frames` to `session` as [`drive`] would, with no socket, no delay and no timers
+/// (no idle close, no faults by trigger), until the session queues its close; everything
+/// it queued, in order.
+pub(super) fn replay(
+    mut session: impl Session,
+    frames: impl IntoIterator<Item = Message>,
+) -> Vec<Message> {
+    let mut out = Outbox::new(Duration::ZERO, Instant::now());
+    session.open(&mut out);
+    for frame in frames {
+        if out.closing {
+            break;
+        }
+        match frame {
+            Message::Binary(data) => session.binary(&data, &mut out),
+            Message::Text(text) => session.text(&text, &mut out),
+            _ => session.idle(&mut out),
+        }
+    }
+    out.queue.into_iter().map(|(_, _, message)| message).collect()
+}
+
 /// The audio duration of `bytes` at `bytes_per_second`, to the microsecond.
 pub(super) fn audio_time(bytes: u64, bytes_per_second: u64) -> Duration {
     let micros = u128::from(bytes) * 1_000_000 / u128::from(bytes_per_second.max(1));

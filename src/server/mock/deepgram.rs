@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{self, HeaderValue, StatusCode, header};
 
@@ -56,17 +57,38 @@ where
     let Some((ws, params, fault)) = upgrade.accept(stream, &mut stop, answer).await else {
         return;
     };
+    let session = session(config, params, fault.as_ref());
+    conn::drive(ws, session, config.delay, config.tap.clone(), fault, stop).await;
+}
+
+/// The session an upgrade with `params` and `fault` leads to.
+fn session(config: &MockConfig, params: Params, fault: Option<&Fault>) -> Deepgram {
     let mut transcriber = config.transcriber.clone();
     transcriber.endpoint = params.endpointing.unwrap_or(transcriber.endpoint).max(MIN_ENDPOINT);
-    let session = Deepgram {
+    Deepgram {
         transcriber: Transcriber::new(transcriber, params.sample_rate, params.channels),
         params,
         idle: config.deepgram_idle,
-        fail_first_chunk: fault == Some(Fault::ChunkDuration),
+        fail_first_chunk: fault == Some(&Fault::ChunkDuration),
         last_word_end: None,
         outputs: Vec::new(),
-    };
-    conn::drive(ws, session, config.delay, config.tap.clone(), fault, stop).await;
+    }
+}
+
+/// Answers `request` as [`serve`] would, then feeds `frames` to the session without a
+/// socket or a clock; what it sent back, or the refusal.
+#[expect(
+    clippy::result_large_err,
+    reason = "ErrorResponse is tungstenite's handshake callback contract"
+)]
+pub(super) fn replay(
+    config: &MockConfig,
+    fault: Option<&Fault>,
+    request: &Request,
+    frames: impl IntoIterator<Item = Message>,
+) -> Result<Vec<Message>, ErrorResponse> {
+    let (_, params) = handshake(config, fault, request, Response::default())?;
+    Ok(conn::replay(session(config, params, fault), frames))
 }
 
 /// Checks path, auth and encoding; answers 401/400/404 as Deepgram does, or 101 with

@@ -321,6 +321,24 @@ where
     }
 }
 
+/// What `config`'s mock makes of a client, offline: it answers the upgrade `request` (as
+/// if `fault` were this connection's), then hears `frames` (binary audio, text control
+/// messages; any other frame stands for the idle window passing). `Ok` with every message
+/// the session queued, or `Err` with the refusal's HTTP status. For the fuzz targets: the
+/// mocks' parsing of what a client sends, without a socket.
+pub(crate) fn replay(
+    config: &MockConfig,
+    fault: Option<&Fault>,
+    request: &Request,
+    frames: impl IntoIterator<Item = tokio_tungstenite::tungstenite::Message>,
+) -> Result<Vec<tokio_tungstenite::tungstenite::Message>, StatusCode> {
+    let replied = match config.provider {
+        MockProvider::Deepgram => deepgram::replay(config, fault, request, frames),
+        MockProvider::AssemblyAi => assemblyai::replay(config, fault, request, frames),
+    };
+    replied.map_err(|refusal| refusal.status())
+}
+
 /// Whether `credential` passes: `fault` is this connection's.
 fn accepts(config: &MockConfig, fault: Option<&Fault>, credential: Option<&str>) -> bool {
     if fault == Some(&Fault::RejectAuth) {

@@ -217,10 +217,7 @@ pub async fn run(
                 () = tokio::time::sleep_until(started + offset) => {}
                 () = stopped(&control) => return None,
             }
-            match driver.run(&audio, &mut watch).await {
-                Ok(_) => None,
-                Err(e) => Some(e),
-            }
+            driver.run(&audio, &mut watch).await.err()
         });
     }
 

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use sttbench::load::{HdrLogObserver, IntervalLog};
 use sttbench::pipeline::{self, Peer, Request, Summary};
 use sttbench::signal::Signal;
 use sttbench::stream::{
@@ -75,6 +76,11 @@ pub(crate) struct StreamArgs {
     /// Print the summary as JSON: one object for one run, an array for several.
     #[arg(long)]
     json: bool,
+    /// Write an HdrHistogram interval log here: one line per second and measure, tags
+    /// `lateness` (the pacer's wake lateness), `send_latency` and (echo) `round_trip`;
+    /// `sttbench merge` adds logs from many runs up. One peer only.
+    #[arg(long, value_name = "FILE")]
+    hdr_log: Option<PathBuf>,
 }
 
 /// `--on-full`.
@@ -110,6 +116,11 @@ pub(crate) fn run(args: StreamArgs) -> Status {
         .stall_window(args.stall_window.0)
         .queue(args.queue, when_full)
         .session(session);
+    if args.hdr_log.is_some() && args.provider.len() > 1 {
+        eprintln!("error: --hdr-log writes one run's log; stream to one peer, or log each run");
+        return Ok(exit::USAGE);
+    }
+    let echoes = args.provider.contains(&Peer::Echo);
     let source = args.wav.map_or(Source::Signal(args.signal), Source::Wav);
     let request = Request::new(args.provider)
         .url(args.url)
@@ -126,13 +137,17 @@ pub(crate) fn run(args: StreamArgs) -> Status {
         }
         Err(e) => return Err(e.into()),
     };
+    let mut log = match &args.hdr_log {
+        Some(path) => Some(IntervalLog::create(path, echoes)?),
+        None => None,
+    };
     let control = Control::new();
     let results = runtime()?.block_on(async {
         let interrupts = on_interrupt(control.clone())?;
+        let observe = |peer| (Progress::new(peer), log.take().map(HdrLogObserver::new));
         // The precise pacer for real-time runs: a timerfd where the OS has one.
-        let results = plan
-            .run_paced(&control, Progress::new, |_| sttbench::pace::Pacer::best_available())
-            .await;
+        let results =
+            plan.run_paced(&control, observe, |_| sttbench::pace::Pacer::best_available()).await;
         interrupts.abort();
         Ok::<_, std::io::Error>(results)
     })?;
@@ -167,7 +182,7 @@ fn print(results: &[sttbench::Result<Summary>], json: bool) -> std::io::Result<(
 
 /// Turns each Ctrl-C into one step of `control`: stop, then abort. The handler is in
 /// place when this returns, before anything is streamed.
-fn on_interrupt(control: Control) -> std::io::Result<tokio::task::JoinHandle<()>> {
+pub(crate) fn on_interrupt(control: Control) -> std::io::Result<tokio::task::JoinHandle<()>> {
     #[cfg(unix)]
     let mut presses = {
         let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;

@@ -179,3 +179,41 @@ fn stream_writes_the_same_log_and_merge_reads_it() {
     let lateness = read_log(&log, "lateness");
     assert_eq!(json["stages"]["wake_lateness"]["p99_ns"], lateness.value_at_quantile(0.99));
 }
+
+#[test]
+fn ctrl_c_prints_the_figures_so_far() {
+    let (runtime, server) = echo_server();
+    let scratch = Scratch::new("load-interrupt");
+    let log = scratch.path("running.hdr");
+    let child = Command::new(env!("CARGO_BIN_EXE_sttbench"))
+        .args(["load", "--url", &server.ws_url(), "--streams", "3", "--duration", "60s"])
+        .args(["--ramp-up", "0s", "--json", "--hdr-log"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut running = Running(Some(child));
+    // Streaming once the first interval (one second) is in the log.
+    let log_in_test = log.clone();
+    within("the first interval of the log", move || {
+        let has_interval = |text: String| text.lines().any(|l| l.starts_with("Tag=lateness"));
+        while !std::fs::read_to_string(&log_in_test).is_ok_and(has_interval) {
+            // Polling a condition, bounded by `within`; not a sleep standing for one.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+    let child = running.0.take().unwrap();
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let out = within("the interrupted load to exit", move || child.wait_with_output().unwrap());
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["interrupted"], true);
+    assert_eq!(json["streams_started"], 3);
+    assert_eq!(json["endings"]["interrupted"], 3, "{json}");
+    let sent = json["chunks_sent"].as_u64().unwrap();
+    assert!(sent > 0 && sent < 3 * 3_000, "some, not all, of the audio: {sent}");
+    assert_eq!(read_log(&log, "lateness").len(), sent, "the log holds every chunk sent");
+    runtime.block_on(server.shutdown());
+}

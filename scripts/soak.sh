@@ -95,19 +95,24 @@ seconds() {
   echo "$total"
 }
 
-# Starts a local server in the background and prints its URL once it is listening.
+# Starts a local server in the background, in this shell (so that its PID is ours to
+# stop), logging to $1.
 start_server() {
   local log=$1
   shift
   "$bin" "$@" >"$log" 2>&1 &
   pids+=($!)
-  local url=""
+}
+
+# The URL a server started by start_server printed to $1, once it is listening.
+server_url() {
+  local log=$1 url=""
   for _ in $(seq 1 100); do
     url=$(grep -o 'wss\?://[0-9.:]*[^ ]*' "$log" | head -1 || true)
     [[ -n $url ]] && break
     sleep 0.1
   done
-  [[ -n $url ]] || { echo "error: $* printed no URL (see $log)" >&2; exit 1; }
+  [[ -n $url ]] || { echo "error: no URL in $log" >&2; exit 1; }
   echo "$url"
 }
 
@@ -118,9 +123,11 @@ pause=$(seconds "$PAUSE")
 drops=$(( total / drop_every ))
 (( drops >= 1 )) || drops=1
 
-mock_url=$(start_server "$out/mock.log" mock deepgram --listen 127.0.0.1:0 \
-  --fault "drop@${drop_every}s" --fault-connections "$drops")
-echo_url=$(start_server "$out/echo.log" echo --listen 127.0.0.1:0)
+start_server "$out/mock.log" mock deepgram --listen 127.0.0.1:0 \
+  --fault "drop@${drop_every}s" --fault-connections "$drops"
+start_server "$out/echo.log" echo --listen 127.0.0.1:0
+mock_url=$(server_url "$out/mock.log")
+echo_url=$(server_url "$out/echo.log")
 
 pause_flags=()
 pause_ats=()

@@ -42,7 +42,7 @@ use crate::error::Error;
 use crate::pipeline::{Timeline, speech_ends};
 use crate::provider::Dialect;
 use crate::signal::Signal;
-use crate::stream::{Audio, Control, Driver, Pacing, Source, StreamConfig};
+use crate::stream::{Audio, Control, Driver, Pacing, Source, Stop, StreamConfig};
 use watch::{Aggregate, StreamWatch, lock};
 
 /// The most streams one run starts: far past what one machine keeps in real time, low
@@ -203,6 +203,12 @@ pub async fn run(
 
     let rss_before = usage::resident_bytes();
     let cpu_before = usage::cpu_time();
+    // The streams watch a control of their own, which the caller's reaches through
+    // `forward`: the deadline aborts this run's streams, not the caller's next run.
+    let streams_control = Control::new();
+    let forward = tokio::spawn(forward(control.subscribe(), streams_control.clone()));
+    let control_in = control;
+    let control = &streams_control;
     let started = Instant::now();
     let mut tasks = JoinSet::new();
     for i in 0..config.streams {
@@ -255,6 +261,7 @@ pub async fn run(
             }
         }
     }
+    forward.abort();
     let wall = started.elapsed();
     rss_peak = rss_peak.max(usage::resident_bytes());
     let cpu = usage::cpu_time().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
@@ -275,13 +282,7 @@ pub async fn run(
         config,
         &aggregate,
         &errors,
-        Measured {
-            wall,
-            interrupted: control.state() != crate::stream::Stop::Run && !aborted,
-            rss_before,
-            rss_peak,
-            cpu,
-        },
+        Measured { wall, interrupted: control_in.state() != Stop::Run, rss_before, rss_peak, cpu },
     ))
 }
 
@@ -292,10 +293,28 @@ fn write_interval(log: &mut IntervalLog, intervals: &mut hdr::Intervals, errors:
     }
 }
 
+/// Passes every request of the caller's control on to the streams' own, until an abort.
+async fn forward(mut from: tokio::sync::watch::Receiver<Stop>, to: Control) {
+    loop {
+        let asked = *from.borrow_and_update();
+        match asked {
+            Stop::Run => {}
+            Stop::Stop => to.stop(),
+            Stop::Abort => {
+                to.abort();
+                return;
+            }
+        }
+        if from.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Returns once a stop or an abort is asked.
 async fn stopped(control: &Control) {
     let mut watch = control.subscribe();
-    if watch.wait_for(|stop| *stop != crate::stream::Stop::Run).await.is_err() {
+    if watch.wait_for(|stop| *stop != Stop::Run).await.is_err() {
         std::future::pending::<()>().await;
     }
 }

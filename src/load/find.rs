@@ -46,6 +46,29 @@ pub struct FindMax {
     pub probes: Vec<Probe>,
 }
 
+/// What the search does after a probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Runs this many streams next.
+    Probe(usize),
+    /// The last count that held and the first that did not are close enough.
+    Converged,
+    /// Every count up to the ceiling held.
+    Ceiling,
+}
+
+/// The next step, knowing the largest count that held (`good`, 0 for none), the
+/// smallest that did not (`bad`), and the count just run (`last`): doubling until a count
+/// fails, then bisection until `bad` is within an eighth of `good` (or one above it).
+fn next_count(good: usize, bad: Option<usize>, last: usize, ceiling: usize) -> Step {
+    match bad {
+        None if last >= ceiling => Step::Ceiling,
+        None => Step::Probe((last * 2).min(ceiling)),
+        Some(bad) if bad <= good + (good / 8).max(1) => Step::Converged,
+        Some(bad) => Step::Probe(good + (bad - good) / 2),
+    }
+}
+
 /// Searches from `start` streams up to at most `ceiling`, each probe being `config` with
 /// another stream count, for no longer than `budget` (a probe is not started past it).
 ///
@@ -99,17 +122,54 @@ pub async fn find_max(
         } else {
             bad = Some(bad.map_or(next, |b| b.min(next)));
         }
-        next = match bad {
-            None if next >= ceiling => break,
-            None => (next * 2).min(ceiling),
-            Some(bad) => {
-                if bad <= good + (good / 8).max(1) {
-                    converged = true;
-                    break;
-                }
-                good + (bad - good) / 2
+        match next_count(good, bad, next, ceiling) {
+            Step::Probe(n) => next = n,
+            Step::Converged => {
+                converged = true;
+                break;
             }
-        };
+            Step::Ceiling => break,
+        }
     }
     Ok(FindMax { max_streams: good, converged, probes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The counts a search probes on a machine that holds up to `max` streams.
+    fn search(start: usize, ceiling: usize, max: usize) -> (Vec<usize>, Step) {
+        let (mut good, mut bad, mut next, mut probed) = (0, None, start, Vec::new());
+        loop {
+            probed.push(next);
+            if next <= max {
+                good = good.max(next);
+            } else {
+                bad = Some(bad.map_or(next, |b: usize| b.min(next)));
+            }
+            match next_count(good, bad, next, ceiling) {
+                Step::Probe(n) => next = n,
+                end => return (probed, end),
+            }
+            assert!(probed.len() < MAX_PROBES, "the search ends: {probed:?}");
+        }
+    }
+
+    #[test]
+    fn doubles_then_bisects_to_within_an_eighth() {
+        let (probed, end) = search(16, 4096, 187);
+        assert_eq!(
+            probed,
+            [16, 32, 64, 128, 256, 192, 160, 176],
+            "176 held, 192 did not: within an eighth"
+        );
+        assert_eq!(end, Step::Converged);
+        let (probed, end) = search(100, 4096, 1);
+        assert_eq!(
+            (probed.as_slice(), end),
+            ([100, 50, 25, 12, 6, 3, 1, 2].as_slice(), Step::Converged)
+        );
+        assert_eq!(search(64, 100, 1_000), (vec![64, 100], Step::Ceiling));
+    }
 }

@@ -45,9 +45,8 @@ pub fn serve_echo() {
     });
 }
 
-/// Streams `chunks` chunks of `input` through one session to an echo child and reads
-/// each echo back, under a fresh dhat profiler started before the connect.
-pub fn measure(spec: ChunkSpec, input: &[f32], chunks: usize) -> Figures {
+/// Starts this bench again as an echo child; returns it and the URL it serves.
+fn echo_child() -> (std::process::Child, String) {
     let exe = std::env::current_exe().expect("this bench's own path");
     let mut child = Command::new(exe)
         .env(ECHO_CHILD, "1")
@@ -62,6 +61,13 @@ pub fn measure(spec: ChunkSpec, input: &[f32], chunks: usize) -> Figures {
     let url = url.trim().to_owned();
     assert!(url.starts_with("ws://"), "the echo child printed {url:?}");
 
+    (child, url)
+}
+
+/// Streams `chunks` chunks of `input` through one session to an echo child and reads
+/// each echo back, under a fresh dhat profiler started before the connect.
+pub fn measure(spec: ChunkSpec, input: &[f32], chunks: usize) -> Figures {
+    let (mut child, url) = echo_child();
     let mut encoder = ChunkEncoder::new(spec);
     let encoded: Vec<Bytes> =
         input.chunks_exact(spec.samples()).map(|piece| encoder.encode_f32(piece)).collect();
@@ -98,6 +104,46 @@ pub fn measure(spec: ChunkSpec, input: &[f32], chunks: usize) -> Figures {
                 allocs_per_chunk: (after.total_blocks - before.total_blocks) as f64 / chunks as f64,
                 bytes_per_chunk: (after.total_bytes - before.total_bytes) as f64 / chunks as f64,
                 peak_heap_bytes: after.max_bytes as f64,
+            }
+        })
+    };
+    drop(child.stdin.take());
+    let _ = child.wait();
+    figures
+}
+
+/// Streams `chunks` chunks of noise through the stream driver (unpaced, the caller's
+/// recorder made before the profiler) to an echo child: a whole stream of `sttbench
+/// load` but for the shared recorder, from before its connect to its close.
+pub fn measure_stream(spec: ChunkSpec, chunks: usize) -> Figures {
+    use sttbench::stream::{Audio, Driver, Pacing, Recorder, Source, StreamConfig};
+    let (mut child, url) = echo_child();
+    let length = spec.duration() * u32::try_from(chunks).expect("a few chunks");
+    let audio = Audio::resolve(
+        &Source::Signal(sttbench::signal::Signal::Noise),
+        Some(length),
+        spec.duration(),
+    )
+    .expect("noise resolves");
+    let mut recorder = Recorder::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let figures = {
+        let _profiler = dhat::Profiler::builder().testing().build();
+        runtime.block_on(async {
+            let config = StreamConfig::default().pacing(Pacing::Unpaced);
+            let outcome = Driver::new(url.as_str(), Arc::new(Echo), config)
+                .run(&audio, &mut recorder)
+                .await
+                .expect("stream to the echo child");
+            assert!(outcome.ending.is_completed(), "{outcome}");
+            let stats = dhat::HeapStats::get();
+            Figures {
+                allocs_per_chunk: stats.total_blocks as f64 / chunks as f64,
+                bytes_per_chunk: stats.total_bytes as f64 / chunks as f64,
+                peak_heap_bytes: stats.max_bytes as f64,
             }
         })
     };

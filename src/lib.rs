@@ -39,6 +39,9 @@
 //! - [`metrics`]: HdrHistogram latency (p50 … max), throughput (KB/s, Mbit/s, msg/s),
 //!   and the text and JSON reports built from them; HdrHistogram interval logs and their
 //!   exact merge across processes and machines ([`metrics::interval_log`]).
+//! - [`load`]: many paced streams from one process (`sttbench load`): ramp-up, bounded
+//!   duration, latencies over every stream, memory and CPU per stream, whether every
+//!   stream kept real time, the largest count that does, HdrHistogram interval logs.
 //! - [`error`]: the crate's error type; every variant says what the caller should do.
 //! - `plot` (feature `plot`): an SVG per run, lag over time and latency per stage.
 //! - `fuzzing` (hidden): entry points for the fuzz targets in `fuzz/`, which feed raw
@@ -48,6 +51,7 @@ pub mod baseline;
 pub mod bmf;
 pub mod encode;
 pub mod error;
+pub mod load;
 pub mod metrics;
 pub mod pace;
 pub mod pipeline;

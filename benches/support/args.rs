@@ -20,10 +20,13 @@ impl Args {
     /// that is not a regular expression.
     pub fn parse() -> Args {
         let mut full = false;
+        let mut test = false;
         let mut filter = None;
         for arg in std::env::args().skip(1) {
             match arg.as_str() {
                 "--bench" => full = true,
+                // `cargo bench -- --test`, as criterion's: the smoke run, in a bench build.
+                "--test" => test = true,
                 flag if flag.starts_with('-') => {}
                 pattern => {
                     filter = Some(Regex::new(pattern).unwrap_or_else(|e| {
@@ -33,7 +36,7 @@ impl Args {
                 }
             }
         }
-        Args { full, filter }
+        Args { full: full && !test, filter }
     }
 
     /// Whether the benchmark `id` is selected.

@@ -85,6 +85,11 @@ impl Control {
         *self.tx.borrow()
     }
 
+    /// A receiver that sees every request from now on (for runs that wait on it).
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Stop> {
+        self.tx.subscribe()
+    }
+
     fn raise(&self, to: Stop) {
         self.tx.send_if_modified(|now| {
             let raised = to > *now;

@@ -7,6 +7,7 @@
 //! `pace.rs` (timer punctuality).
 
 mod compare;
+mod load;
 mod merge;
 mod pace;
 mod proxy;
@@ -71,6 +72,14 @@ enum Command {
     Hiccup(compare::HiccupArgs),
     /// Measure how late the pacer wakes beside the OS timer floor and tokio's timer.
     Pace(pace::PaceArgs),
+    /// Run many real-time streams from this process (ramp-up, bounded duration) and
+    /// report latencies over all of them, memory and CPU per stream, and whether every
+    /// stream kept real time; or find the most streams that do (--find-max).
+    ///
+    /// Exit status: 0 every stream completed, 1 a stream did not (or none could start),
+    /// 2 usage, 7 a stream fell behind real time (with --require-realtime), 130
+    /// interrupted (Ctrl-C: the summary so far is printed).
+    Load(load::LoadArgs),
 }
 
 fn main() {
@@ -131,6 +140,7 @@ fn try_main(command: Command) -> Outcome {
         Command::Hiccup(args) => compare::hiccup(args),
         Command::Merge(args) => merge::run(args),
         Command::Pace(args) => pace::run(args),
+        Command::Load(args) => load::run(args),
     }
 }
 

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use sttbench::load::{HdrLogObserver, IntervalLog};
 use sttbench::pipeline::{self, Apart, Peer, Request, Summary};
 use sttbench::server::shaper::Profile;
 use sttbench::signal::Signal;
@@ -95,6 +96,11 @@ pub(crate) struct StreamArgs {
     /// providers, FILE gains each one's name (`run-deepgram.svg`).
     #[arg(long, value_name = "FILE")]
     plot: Option<PathBuf>,
+    /// Write an HdrHistogram interval log here: one line per second and measure, tags
+    /// `lateness` (the pacer's wake lateness), `send_latency` and (echo) `round_trip`;
+    /// `sttbench merge` adds logs from many runs up. One peer only.
+    #[arg(long, value_name = "FILE")]
+    hdr_log: Option<PathBuf>,
 }
 
 fn profile(name: &str) -> Result<Profile, String> {
@@ -140,6 +146,11 @@ pub(crate) fn run(args: StreamArgs) -> Status {
         .queue(args.queue, when_full)
         .replay_limit(args.replay_limit)
         .session(session);
+    if args.hdr_log.is_some() && args.provider.len() > 1 {
+        eprintln!("error: --hdr-log writes one run's log; stream to one peer, or log each run");
+        return Ok(exit::USAGE);
+    }
+    let echoes = args.provider.contains(&Peer::Echo);
     let source = args.wav.map_or(Source::Signal(args.signal), Source::Wav);
     let request = Request::new(args.provider)
         .url(args.url)
@@ -158,13 +169,17 @@ pub(crate) fn run(args: StreamArgs) -> Status {
         }
         Err(e) => return Err(e.into()),
     };
+    let mut log = match &args.hdr_log {
+        Some(path) => Some(IntervalLog::create(path, echoes)?),
+        None => None,
+    };
     let control = Control::new();
     let results = runtime()?.block_on(async {
         let interrupts = on_interrupt(control.clone())?;
+        let observe = |peer| (Progress::new(peer), log.take().map(HdrLogObserver::new));
         // The precise pacer for real-time runs: a timerfd where the OS has one.
-        let results = plan
-            .run_paced(&control, Progress::new, |_| sttbench::pace::Pacer::best_available())
-            .await;
+        let results =
+            plan.run_paced(&control, observe, |_| sttbench::pace::Pacer::best_available()).await;
         interrupts.abort();
         Ok::<_, std::io::Error>(results)
     })?;
@@ -222,7 +237,7 @@ fn print(results: &[sttbench::Result<Summary>], json: bool) -> std::io::Result<(
 
 /// Turns each Ctrl-C into one step of `control`: stop, then abort. The handler is in
 /// place when this returns, before anything is streamed.
-fn on_interrupt(control: Control) -> std::io::Result<tokio::task::JoinHandle<()>> {
+pub(crate) fn on_interrupt(control: Control) -> std::io::Result<tokio::task::JoinHandle<()>> {
     #[cfg(unix)]
     let mut presses = {
         let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;

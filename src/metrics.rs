@@ -45,16 +45,12 @@ impl LatencyHistogram {
 
     /// An empty histogram.
     pub fn new() -> Self {
-        let high = u64::try_from(Self::MAX.as_nanos()).expect("one minute fits in u64 ns");
-        let histogram = Histogram::new_with_bounds(1, high, SIGNIFICANT_DIGITS)
-            .expect("1 ns..60 s with 3 significant digits is a valid histogram");
-        LatencyHistogram { histogram }
+        LatencyHistogram { histogram: bounded(SIGNIFICANT_DIGITS) }
     }
 
     /// Records one latency; values past [`MAX`](Self::MAX) count as `MAX`.
     pub fn record(&mut self, latency: Duration) {
-        let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
-        self.histogram.saturating_record(nanos.max(1));
+        record_nanos(&mut self.histogram, latency);
     }
 
     /// Number of recorded samples.
@@ -90,6 +86,20 @@ impl LatencyHistogram {
     pub fn summary(&self) -> LatencySummary {
         summarize(&self.histogram)
     }
+}
+
+/// An empty histogram of nanoseconds, 1 ns to [`LatencyHistogram::MAX`], keeping
+/// `digits` significant digits: the bounds both latency histograms share.
+fn bounded<T: hdrhistogram::Counter>(digits: u8) -> Histogram<T> {
+    let high = u64::try_from(LatencyHistogram::MAX.as_nanos()).expect("one minute fits in u64 ns");
+    Histogram::new_with_bounds(1, high, digits)
+        .expect("1 ns..60 s with 2 or 3 significant digits is a valid histogram")
+}
+
+/// Records `latency` in nanoseconds: 0 counts as 1 ns, anything past the top as the top.
+fn record_nanos<T: hdrhistogram::Counter>(histogram: &mut Histogram<T>, latency: Duration) {
+    let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+    histogram.saturating_record(nanos.max(1));
 }
 
 /// Count, p50, p95, p99, p99.9 and max of any histogram of nanoseconds.
@@ -150,17 +160,12 @@ impl Default for CompactLatencyHistogram {
 impl CompactLatencyHistogram {
     /// An empty histogram.
     pub fn new() -> Self {
-        let high =
-            u64::try_from(LatencyHistogram::MAX.as_nanos()).expect("one minute fits in u64 ns");
-        let histogram = Histogram::new_with_bounds(1, high, COMPACT_SIGNIFICANT_DIGITS)
-            .expect("1 ns..60 s with 2 significant digits is a valid histogram");
-        CompactLatencyHistogram { histogram }
+        CompactLatencyHistogram { histogram: bounded(COMPACT_SIGNIFICANT_DIGITS) }
     }
 
     /// Records one latency; values past [`LatencyHistogram::MAX`] count as the max.
     pub fn record(&mut self, latency: Duration) {
-        let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
-        self.histogram.saturating_record(nanos.max(1));
+        record_nanos(&mut self.histogram, latency);
     }
 
     /// Number of recorded samples.
